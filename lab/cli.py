@@ -1,0 +1,146 @@
+"""The `lab` command: kernels, guest root, host doctor, a shell in a guest, runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from lab.apt_sources import debian_mirror
+from lab.catalog import load_catalog, load_lock, locked, write_lock
+from lab.doctor import doctor
+from lab.errors import LabError
+from lab.kernels import fetch_kernel, kernel_dir, resolve_lock
+from lab.report import failure_text, summary_line
+from lab.rootfs import build_rootfs, load_recipe
+from lab.scenario import load_scenarios
+from lab.session import KernelLab, guest_spec, prepare
+from lab.settings import Settings
+from lab.vng_command import vng_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args, Settings.from_env()) or 0)
+    except LabError as error:
+        print(f"lab: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    kernels = commands.add_parser("kernels", help="the kernel catalog and its lock")
+    kernel_commands = kernels.add_subparsers(required=True, metavar="ACTION")
+    kernel_commands.add_parser("list", help="catalog lines, pins and cache state").set_defaults(
+        handler=_kernels_list)
+    lock = kernel_commands.add_parser("lock", help="pin lines to the newest published version")
+    lock.add_argument("lines", nargs="*", help="lines to re-pin (default: all)")
+    lock.set_defaults(handler=_kernels_lock)
+    fetch = kernel_commands.add_parser("fetch", help="download, verify and unpack pinned kernels")
+    fetch.add_argument("lines", nargs="+")
+    fetch.set_defaults(handler=_kernels_fetch)
+
+    rootfs = commands.add_parser("rootfs", help="the guest root filesystem")
+    rootfs.add_subparsers(required=True, metavar="ACTION").add_parser(
+        "build", help="build it from vm/rootfs.toml (cached)").set_defaults(handler=_rootfs_build)
+
+    check = commands.add_parser("doctor", help="check (and as root, install) host packages")
+    check.add_argument("--install", action="store_true", help="apt-get install what is missing")
+    check.set_defaults(handler=lambda a, s: doctor(a.install))
+
+    prep = commands.add_parser("prepare", help="fetch, build and probe everything a line needs")
+    prep.add_argument("--kernel", required=True)
+    prep.set_defaults(handler=_prepare)
+
+    shell = commands.add_parser("shell", help="an interactive shell in a guest")
+    shell.add_argument("--kernel", required=True)
+    shell.set_defaults(handler=_shell)
+
+    run = commands.add_parser("run", help="run scenarios on a kernel without pytest")
+    run.add_argument("--kernel", required=True)
+    run.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def _kernels_list(args: argparse.Namespace, settings: Settings) -> None:
+    catalog = load_catalog(settings.catalog_file)
+    lock = load_lock(settings.lock_file) if settings.lock_file.exists() else {}
+    for line, entry in catalog.items():
+        pinned = lock.get(line)
+        if pinned is None:
+            print(f"{line:<6} {entry.suite:<10} not locked (run `lab kernels lock`)")
+            continue
+        fetched = (kernel_dir(settings.cache, pinned) / "lib").exists()
+        cached = "cached" if fetched else "not fetched"
+        print(f"{line:<6} {entry.suite:<10} {pinned.package} {pinned.version}  [{cached}]")
+
+
+def _kernels_lock(args: argparse.Namespace, settings: Settings) -> None:
+    catalog = load_catalog(settings.catalog_file)
+    lock = load_lock(settings.lock_file) if settings.lock_file.exists() else {}
+    mirror = debian_mirror()
+    for line in args.lines or list(catalog):
+        if line not in catalog:
+            raise LabError(f"{line!r} is not in {settings.catalog_file}")
+        lock[line] = resolve_lock(settings.cache, mirror, catalog[line])
+        print(f"{line}: {lock[line].package} {lock[line].version}", file=sys.stderr)
+    write_lock(settings.lock_file, lock)
+
+
+def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
+    lock = load_lock(settings.lock_file)
+    mirror = debian_mirror()
+    for line in args.lines:
+        build = fetch_kernel(settings.cache, mirror, locked(lock, line))
+        print(f"{line}: {build.image}")
+
+
+def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
+    lock = load_lock(settings.lock_file)
+    print(build_rootfs(settings.cache, debian_mirror(), load_recipe(settings.recipe_file),
+                       lock.values()))
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> None:
+    prepared = prepare(settings, args.kernel)
+    print(f"kernel {args.kernel}: {prepared.kernel.release}, root {prepared.rootfs.name}, "
+          f"acceleration {prepared.accel.accel} ({prepared.accel.reason})")
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    prepared = prepare(settings, args.kernel)
+    work = settings.output / "shell" / args.kernel
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"kernel {prepared.kernel.release} under {prepared.accel.accel}; {work} is /lab in the "
+          "guest; leave with `echo o > /proc/sysrq-trigger` or Ctrl-a x", file=sys.stderr)
+    command = vng_command(guest_spec(prepared, work))
+    return subprocess.run(command, env=os.environ.copy(), check=False).returncode
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    scenarios = [s for s in load_scenarios(settings.scenarios_dir)
+                 if not args.scenarios or s.name in args.scenarios]
+    lab = KernelLab(settings, args.kernel)
+    failed = 0
+    try:
+        for scenario in scenarios:
+            outcome = lab.run(scenario)
+            print(summary_line(outcome, args.kernel), flush=True)
+            if not outcome.passed:
+                failed += 1
+                print(failure_text(outcome, args.kernel), file=sys.stderr)
+    finally:
+        lab.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""A shell on the guest's serial console, driven by pexpect.
+
+The shell gets a prompt no program prints and echo off, so everything read
+between two prompts is the command's own output. Every wait is a deadline;
+a missed one raises GuestError naming the pattern, the state and the last
+output, and EOF (QEMU gone: panic, poweroff) is reported as such.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import pexpect
+
+from lab.errors import GuestError
+
+PROMPT = "[lab]# "
+SETUP = "stty -echo; set +o emacs +o vi; bind 'set enable-bracketed-paste off' 2>/dev/null; " \
+        "dmesg -n 1; PS2=''; PS1='[lab]''# '"
+TAIL_CHARS = 3000
+
+
+class Expecter(Protocol):
+    """The part of pexpect.spawn the console uses (a fake one serves the unit tests)."""
+
+    before: str | None
+    match: re.Match[str] | None
+
+    def sendline(self, s: str = "") -> int: ...
+    def sendintr(self) -> None: ...
+    def sendeof(self) -> None: ...
+    def expect(self, pattern: object, timeout: float | None = -1) -> int: ...
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    status: int
+    output: str
+
+
+class GuestConsole:
+    """Run commands in the guest shell and converse with what they start."""
+
+    def __init__(self, child: Expecter, tail: TailSource) -> None:
+        self._child = child
+        self._tail = tail
+        self._markers = itertools.count(1)
+
+    def setup(self, timeout: float) -> None:
+        self._child.sendline(SETUP)
+        self.expect_prompt(timeout)
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        """Run one line in the guest shell and return its exit status and output."""
+        marker = f"__LAB_RC_{next(self._markers)}__"
+        self._child.sendline(f"{command}\necho {marker}=$?")
+        found = self.expect(rf"{marker}=(\d+)\r*\n", timeout, f"`{command}` to finish")
+        output = clean_output(self._child.before or "")
+        status = int(found.group(1))
+        self.expect_prompt(timeout)
+        return CommandResult(status, output)
+
+    def check(self, command: str, timeout: float) -> str:
+        """Run a command that must succeed; its output, or GuestError with it."""
+        result = self.run(command, timeout)
+        if result.status != 0:
+            raise GuestError(f"`{command}` exited {result.status}: {result.output[-1500:]}",
+                             self.tail())
+        return result.output
+
+    def sendline(self, line: str) -> None:
+        self._child.sendline(line)
+
+    def interrupt(self) -> None:
+        self._child.sendintr()
+
+    def sendeof(self) -> None:
+        self._child.sendeof()
+
+    def last_output(self) -> str:
+        """What the last expect consumed: the text before the match and the match."""
+        matched = self._child.match.group(0) if self._child.match else ""
+        return clean_output((self._child.before or "") + matched)
+
+    def expect(self, pattern: str, timeout: float, waiting_for: str) -> re.Match[str]:
+        """Wait for a regex; GuestError says what was awaited and what came instead."""
+        try:
+            self._child.expect(pattern, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise GuestError(
+                f"timed out after {timeout:.0f} s waiting for {waiting_for} "
+                f"(pattern {pattern!r}); last output: "
+                f"{clean_output(self._child.before or '')[-500:]!r}",
+                self.tail(),
+            ) from None
+        except pexpect.EOF:
+            raise GuestError(
+                f"the guest went away while waiting for {waiting_for} (QEMU exited)", self.tail()
+            ) from None
+        assert self._child.match is not None
+        return self._child.match
+
+    def expect_prompt(self, timeout: float) -> str:
+        self.expect(re.escape(PROMPT), timeout, "the guest shell prompt")
+        return clean_output(self._child.before or "")
+
+    def tail(self) -> str:
+        return self._tail()
+
+
+class TailSource(Protocol):
+    def __call__(self) -> str: ...
+
+
+def clean_output(text: str) -> str:
+    """Console text as the program wrote it: CRLF folded, prompt remnants dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "")
+    return text.replace(PROMPT, "")

@@ -1,0 +1,68 @@
+"""Hooks: the --kernel option, parametrization by scenario x kernel, the summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.catalog import load_catalog
+from lab.errors import LabError
+from lab.pytest_plugin.options import parse_kernels
+from lab.scenario import load_scenarios
+from lab.settings import Settings
+
+SETTINGS = pytest.StashKey[Settings]()
+KERNELS = pytest.StashKey[list[str]]()
+SUMMARY = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ebpf-lab")
+    group.addoption("--kernel", action="append", default=[], metavar="LINE",
+                    help="kernel line(s) to boot, e.g. 6.1 (repeat or comma-separate; 'all')")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "lab_scenarios(*names): run this test on these scenarios only"
+    )
+    config.stash[SUMMARY] = []
+    requested = config.getoption("kernel")
+    if not requested:
+        config.stash[KERNELS] = []
+        return
+    try:
+        settings = Settings.from_env(cwd=config.rootpath)
+        known = load_catalog(settings.catalog_file)
+        config.stash[KERNELS] = parse_kernels(requested, known)
+    except (LabError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from error
+    config.stash[SETTINGS] = settings
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per (kernel, scenario), id `<kernel>-<scenario>`, one VM per kernel."""
+    if "lab_scenario" not in metafunc.fixturenames:
+        return
+    kernels = metafunc.config.stash[KERNELS]
+    if not kernels:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} boots guests: pass --kernel LINE "
+                                "(e.g. --kernel 6.1), or run tests/unit only")
+    settings = metafunc.config.stash[SETTINGS]
+    scenarios = load_scenarios(settings.scenarios_dir)
+    marker = metafunc.definition.get_closest_marker("lab_scenarios")
+    if marker:
+        unknown = set(marker.args) - {s.name for s in scenarios}
+        if unknown:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: no scenario {sorted(unknown)}")
+        scenarios = [s for s in scenarios if s.name in marker.args]
+    pairs = [(kernel, scenario) for kernel in kernels for scenario in scenarios]
+    metafunc.parametrize(["lab_kernel", "lab_scenario"], pairs, indirect=["lab_kernel"],
+                         ids=[f"{k}-{s.name}" for k, s in pairs], scope="session")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(SUMMARY, [])
+    if lines:
+        terminalreporter.write_sep("=", "ebpf-lab")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,36 @@
+"""Plain-language reports of scenario outcomes (pure formatting)."""
+
+from __future__ import annotations
+
+from lab.runner import Outcome
+
+CAPTURE_TAIL_LINES = 40
+
+
+def failure_text(outcome: Outcome, kernel: str) -> str:
+    """What a tutorial author needs to see first: which stage, which expectation."""
+    lines = [f"{outcome.scenario} on kernel {kernel} failed at stage '{outcome.stage}'"]
+    if outcome.message:
+        lines.append(outcome.message)
+    for result in outcome.results:
+        mark = "ok  " if result.passed else "FAIL"
+        lines.append(f"  {mark} {result.expectation.summary}")
+        lines.extend(f"         {problem}" for problem in result.problems)
+    if outcome.evidence:
+        lines.append(f"evidence (build/load logs, trace): {outcome.evidence}")
+    return "\n".join(lines)
+
+
+def capture_tail(outcome: Outcome, lines: int = CAPTURE_TAIL_LINES) -> str:
+    captured = [line for line in outcome.capture.splitlines() if line.strip()]
+    if not captured:
+        return "(nothing was captured)"
+    skipped = len(captured) - lines
+    head = [f"... {skipped} earlier lines in {outcome.evidence}"] if skipped > 0 else []
+    return "\n".join(head + captured[-lines:])
+
+
+def summary_line(outcome: Outcome, kernel: str) -> str:
+    verdict = "PASS" if outcome.passed else f"FAIL ({outcome.stage})"
+    timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in outcome.timings.items())
+    return f"{kernel:>6}  {outcome.scenario:<16} {verdict:<18} {timings}"

@@ -1,0 +1,242 @@
+"""Run one scenario in a booted guest: build, load, wait ready, drive, capture, check.
+
+Everything the guest writes for a scenario (build log, loader output, trace)
+lands in the host directory shared at /lab, so a failure keeps its evidence.
+The workload starts only after the loader printed its readiness line (every
+link created, or a bcc script's header after attach_*), never after a sleep.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import GuestError
+from lab.guest_files import install_guest_files
+from lab.matcher import ExpectationResult, Record, evaluate_all
+from lab.scenario import Scenario, Step
+from lab.vm import GuestVM
+from lab.vng_command import GUEST_WORK_DIR
+
+PID_MARK = "__LAB_PID__"
+POLL_S = 0.2
+LIVENESS_EVERY_S = 2.0
+STEP_OUTPUT_KEEP = 4000
+
+
+@dataclass
+class Outcome:
+    """What happened to one scenario on one kernel."""
+
+    scenario: str
+    stage: str = "build"
+    passed: bool = False
+    message: str = ""
+    results: list[ExpectationResult] = field(default_factory=list)
+    capture: str = ""
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: Path | None = None
+    console_tail: str = ""
+
+
+class StageFailed(Exception):
+    """A stage could not complete; the message says why, with the evidence."""
+
+
+class ScenarioRunner:
+    """Runs scenarios one after another in one guest, leaving it clean after each."""
+
+    def __init__(self, vm: GuestVM, project: Path) -> None:
+        self.vm = vm
+        self.project = project
+        install_guest_files(vm.spec.work_dir)
+        vm.console.check(f"export PATH={GUEST_WORK_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
+
+    def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
+        outcome = Outcome(scenario.name)
+        work = _Workspace(self.vm.spec.work_dir, scenario, self.project)
+        outcome.evidence = work.host
+        loader_pid: int | None = None
+        try:
+            self._timed(outcome, "build", lambda: self._build(scenario, work))
+            if load_program:
+                loader_pid = self._timed(outcome, "load", lambda: self._load(scenario, work))
+            outcome.records = self._timed(outcome, "workload", lambda: self._workload(scenario))
+            outcome.stage = "capture"
+            capture, results = self._capture(scenario, work, loader_pid, outcome.records)
+            loader_pid = None
+            outcome.capture, outcome.results = capture, results
+            outcome.stage = "expect"
+            outcome.passed = all(r.passed for r in results)
+            if not outcome.passed:
+                outcome.message = "expectations not met"
+        except (StageFailed, GuestError) as error:
+            outcome.message = str(error)
+            if isinstance(error, GuestError):
+                outcome.console_tail = error.console_tail
+        finally:
+            self._cleanup(work, loader_pid)
+        if not outcome.passed and not outcome.console_tail:
+            outcome.console_tail = self.vm.console_tail()
+        return outcome
+
+    def _timed(self, outcome: Outcome, stage: str, action):  # type: ignore[no-untyped-def]
+        outcome.stage = stage
+        started = time.monotonic()
+        try:
+            return action()
+        finally:
+            outcome.timings[stage] = round(time.monotonic() - started, 2)
+
+    def _build(self, scenario: Scenario, work: _Workspace) -> None:
+        console = self.vm.console
+        console.check(f"rm -rf {work.guest} && mkdir -p {work.guest} && "
+                      f"cp -r {work.guest_src}/. {work.guest}/ && cd {work.guest}", 60)
+        for command in scenario.build:
+            result = console.run(f"( {command} ) >> {work.guest_log('build')} 2>&1", 600)
+            if result.status != 0:
+                raise StageFailed(f"build command `{command}` exited {result.status}:\n"
+                                  + work.read("build")[-3000:])
+
+    def _load(self, scenario: Scenario, work: _Workspace) -> int:
+        console = self.vm.console
+        console.check("echo > /sys/kernel/tracing/trace", 30)
+        output = console.check(f"{scenario.load.command} > {work.guest_log('load')} 2>&1 & "
+                               "echo $!", 30)
+        pid = int(output.strip().splitlines()[-1])
+        ready = re.compile(scenario.load.ready, re.MULTILINE)
+        deadline = time.monotonic() + scenario.load.ready_timeout
+        next_check = time.monotonic() + LIVENESS_EVERY_S
+        while not ready.search(work.read("load")):
+            now = time.monotonic()
+            if now > deadline:
+                raise StageFailed(f"`{scenario.load.command}` did not print "
+                                  f"{scenario.load.ready!r} within "
+                                  f"{scenario.load.ready_timeout:.0f} s; its output:\n"
+                                  + work.read("load")[-3000:])
+            if now > next_check:
+                next_check = now + LIVENESS_EVERY_S
+                if console.run(f"kill -0 {pid}", 30).status != 0:
+                    raise StageFailed(f"`{scenario.load.command}` exited before it was ready; "
+                                      "its output:\n" + work.read("load")[-5000:])
+            time.sleep(POLL_S)
+        return pid
+
+    def _workload(self, scenario: Scenario) -> dict[str, list[Record]]:
+        records: dict[str, list[Record]] = {}
+        for step in scenario.workload:
+            new = {"run": self._run_step, "interactive": self._interactive_step,
+                   "spawn": self._spawn_step}[step.kind](step)
+            if step.record:
+                records.setdefault(step.record, []).extend(new)
+        return records
+
+    def _run_step(self, step: Step) -> list[Record]:
+        command = _with_pid(step.command) if step.record else step.command
+        result = self.vm.console.run(command, step.timeout)
+        if result.status != 0:
+            raise StageFailed(f"workload step `{step.command}` exited {result.status}: "
+                              f"{result.output[-1500:]}")
+        if not step.record:
+            return []
+        return [{"pid": _pid_from(result.output, step.command), **step.variables}]
+
+    def _interactive_step(self, step: Step) -> list[Record]:
+        console = self.vm.console
+        assert step.prompt is not None
+        console.sendline(_with_pid(step.command))
+        pid = console.expect(rf"{PID_MARK}=(\d+)", step.timeout, f"`{step.command}` to start")[1]
+        console.expect(step.prompt, step.timeout, f"the prompt of `{step.command}`")
+        records: list[Record] = []
+        for line in step.lines:
+            console.sendline(line)
+            console.expect(step.prompt, step.timeout, f"the prompt after typing {line!r}")
+            records.append({"pid": pid, "line": line, **step.variables})
+        console.sendeof()
+        console.expect_prompt(step.timeout)
+        return records
+
+    def _spawn_step(self, step: Step) -> list[Record]:
+        console = self.vm.console
+        assert step.until is not None
+        console.sendline(_with_pid(step.command))
+        pid = console.expect(rf"{PID_MARK}=(\d+)", step.timeout, f"`{step.command}` to start")[1]
+        console.expect(step.until, step.timeout, f"`{step.command}` to print {step.until!r}")
+        output = console.last_output()
+        console.interrupt()
+        console.expect_prompt(step.timeout)
+        if not step.collect:
+            return [{"pid": pid, **step.variables}]
+        collect = re.compile(step.collect)
+        return [{"pid": pid, **step.variables, **m.groupdict()}
+                for m in map(collect.search, output.splitlines()) if m]
+
+    def _capture(self, scenario: Scenario, work: _Workspace, loader_pid: int | None,
+                 records: dict[str, list[Record]]) -> tuple[str, list[ExpectationResult]]:
+        """trace_pipe: detach, then drain what the probes wrote. output: read the
+        program's own output until the expectations hold or the settle deadline."""
+        if scenario.load.capture == "output":
+            deadline = time.monotonic() + scenario.load.settle_timeout
+            while True:
+                results = evaluate_all(scenario.expect, records, work.read("load"))
+                if all(r.passed for r in results) or time.monotonic() > deadline:
+                    break
+                time.sleep(POLL_S)
+            self._stop(loader_pid)
+            capture = work.read("load")
+        else:
+            self._stop(loader_pid)
+            self.vm.console.run("dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock status=none "
+                                f"of={work.guest_log('trace')} 2>/dev/null", 120)
+            capture = work.read("trace")
+        return capture, evaluate_all(scenario.expect, records, capture)
+
+    def _stop(self, pid: int | None) -> None:
+        if pid is not None:
+            self.vm.console.run(f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null", 60)
+
+    def _cleanup(self, work: _Workspace, loader_pid: int | None) -> None:
+        """Leave the guest as the next scenario expects it: nothing attached, empty trace."""
+        try:
+            self._stop(loader_pid)
+            self.vm.console.run(f"cd /; rm -rf {work.guest}; echo > /sys/kernel/tracing/trace", 60)
+        except GuestError:
+            pass  # the guest is gone; the fixture notices and boots a new one
+
+
+class _Workspace:
+    """Host and guest paths of one scenario run (host dir is shared at /lab)."""
+
+    def __init__(self, host_root: Path, scenario: Scenario, project: Path) -> None:
+        self.host = host_root / scenario.name
+        shutil.rmtree(self.host, ignore_errors=True)
+        shutil.copytree(project / scenario.program, self.host / "src")
+        self.guest_src = f"{GUEST_WORK_DIR}/{scenario.name}/src"
+        self.guest = f"/tmp/lab/{scenario.name}"
+        self._guest_dir = f"{GUEST_WORK_DIR}/{scenario.name}"
+
+    def guest_log(self, name: str) -> str:
+        return f"{self._guest_dir}/{name}.log"
+
+    def read(self, name: str) -> str:
+        try:
+            return (self.host / f"{name}.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+def _with_pid(command: str) -> str:
+    """Run command as a process whose pid is printed first (exec keeps the pid)."""
+    return "sh -c " + shlex.quote(f"echo {PID_MARK}=$$; exec {command}")
+
+
+def _pid_from(output: str, command: str) -> str:
+    match = re.search(rf"{PID_MARK}=(\d+)", output)
+    if not match:
+        raise StageFailed(f"`{command}` did not report its pid; output: {output[-500:]!r}")
+    return match.group(1)

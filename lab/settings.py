@@ -1,0 +1,86 @@
+"""Where the lab keeps things, read once from the environment.
+
+Every location can be overridden by a variable so CI can point the cache at a
+restored directory and authors can keep several caches apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.errors import LabError
+
+PROJECT_MARKER = Path("vm") / "kernels.toml"
+ACCEL_CHOICES = ("auto", "kvm", "tcg")
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above start that holds vm/kernels.toml."""
+    for candidate in (start, *start.parents):
+        if (candidate / PROJECT_MARKER).is_file():
+            return candidate
+    raise LabError(
+        f"no ebpf-lab project found at or above {start} (looked for {PROJECT_MARKER}); "
+        "run the lab from a checkout of the repository or set LAB_PROJECT_DIR"
+    )
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """$LAB_CACHE_DIR, else $XDG_CACHE_HOME/ebpf-lab, else ~/.cache/ebpf-lab."""
+    if environ.get("LAB_CACHE_DIR"):
+        return Path(environ["LAB_CACHE_DIR"])
+    xdg = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")) / ".cache")
+    return Path(xdg).expanduser() / "ebpf-lab"
+
+
+def parse_accel(value: str) -> str:
+    """Validate LAB_ACCEL (auto, kvm or tcg)."""
+    choice = value.strip().lower() or "auto"
+    if choice not in ACCEL_CHOICES:
+        raise LabError(f"LAB_ACCEL={value!r} is not one of {', '.join(ACCEL_CHOICES)}")
+    return choice
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations and choices for one lab run."""
+
+    project: Path
+    cache: Path
+    output: Path
+    accel: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
+        start = Path(environ["LAB_PROJECT_DIR"]) if environ.get("LAB_PROJECT_DIR") else cwd
+        project = find_project_root((start or Path.cwd()).resolve())
+        output = Path(environ.get("LAB_OUTPUT_DIR") or project / "lab-output")
+        return cls(
+            project=project,
+            cache=default_cache_dir(environ),
+            output=output,
+            accel=parse_accel(environ.get("LAB_ACCEL", "auto")),
+        )
+
+    @property
+    def scenarios_dir(self) -> Path:
+        return self.project / "scenarios"
+
+    @property
+    def programs_dir(self) -> Path:
+        return self.project / "bpf"
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.project / "vm" / "kernels.toml"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.project / "vm" / "kernels.lock"
+
+    @property
+    def recipe_file(self) -> Path:
+        return self.project / "vm" / "rootfs.toml"

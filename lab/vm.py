@@ -1,0 +1,118 @@
+"""One booted guest: virtme-ng under pexpect, as a context manager.
+
+Starting retries a failed boot once (under TCG about one boot in ten hangs or
+stops early); closing powers the guest off through sysrq and makes sure no
+QEMU survives, whatever happened before.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import pexpect
+
+from lab.console import TAIL_CHARS, GuestConsole
+from lab.errors import GuestError
+from lab.vng_command import GuestSpec, vng_command
+
+FIRST_PROMPT = r"root@[^\r\n]*# "
+SHUTDOWN_TIMEOUT_S = 20.0
+
+
+class GuestVM:
+    """A guest kernel booted with the lab root, reachable through its console."""
+
+    def __init__(self, spec: GuestSpec, console_log: Path, boot_timeout: float = 150.0,
+                 boot_attempts: int = 2) -> None:
+        self.spec = spec
+        self.console_log = console_log
+        self.boot_timeout = boot_timeout
+        self.boot_attempts = boot_attempts
+        self.boot_seconds = 0.0
+        self._child: pexpect.spawn | None = None
+        self._console: GuestConsole | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._child is not None and self._child.isalive()
+
+    @property
+    def console(self) -> GuestConsole:
+        if self._console is None:
+            raise GuestError("the guest is not running")
+        return self._console
+
+    def start(self) -> GuestVM:
+        for attempt in range(1, self.boot_attempts + 1):
+            try:
+                self._boot()
+                return self
+            except GuestError as error:
+                self._kill()
+                if attempt == self.boot_attempts:
+                    raise
+                print(f"boot attempt {attempt} failed ({error}); retrying once",
+                      file=sys.stderr, flush=True)
+        raise AssertionError("unreachable")
+
+    def _boot(self) -> None:
+        command = vng_command(self.spec)
+        self.console_log.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.console_log, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        log.write(f"\n===== {' '.join(command)}\n")
+        started = time.monotonic()
+        self._child = pexpect.spawn(command[0], command[1:], encoding="utf-8",
+                                    codec_errors="replace", dimensions=(50, 250),
+                                    env=os.environ.copy())
+        self._child.logfile_read = log
+        self._console = GuestConsole(self._child, self.console_tail)
+        self._console.expect(FIRST_PROMPT, self.boot_timeout, "the guest to boot to a shell")
+        self._console.setup(timeout=60)
+        self.boot_seconds = time.monotonic() - started
+
+    def console_tail(self, chars: int = TAIL_CHARS) -> str:
+        try:
+            with open(self.console_log, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - chars))
+                return log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Power off through sysrq (a minbase root has no poweroff), then make sure."""
+        child = self._child
+        if child is None:
+            return
+        if child.isalive():
+            try:
+                child.sendline("echo o > /proc/sysrq-trigger")
+                child.expect(pexpect.EOF, timeout=SHUTDOWN_TIMEOUT_S)
+            except (pexpect.TIMEOUT, OSError):
+                pass
+        self._kill()
+
+    def _kill(self) -> None:
+        child, self._child, self._console = self._child, None, None
+        if child is None:
+            return
+        if child.isalive():
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        child.close(force=True)
+        if child.logfile_read is not None:
+            child.logfile_read.close()
+
+    def __enter__(self) -> GuestVM:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
