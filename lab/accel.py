@@ -88,7 +88,7 @@ def choose_accel(requested: str, image: Path, cache: Path) -> AccelChoice:
         saved = json.loads(record.read_text())
         if saved.get("key") == key:
             return AccelChoice(saved["accel"], saved["reason"] + " (probed earlier this boot)")
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     print("probing whether KVM really runs guests here...", file=sys.stderr, flush=True)
     choice = run_probe(image)

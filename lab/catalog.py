@@ -1,19 +1,20 @@
 """The kernel catalog (vm/kernels.toml) and its lock (vm/kernels.lock).
 
-The catalog says where each kernel line lives; the lock pins each line to one
-exact package version and sha256, so runs months apart boot the same kernel.
-Pure data and parsing: fetching lives in lab.kernels.
+The catalog says where each kernel line lives and which packages make it up;
+the lock pins each line to exact package versions and sha256s, so runs months
+apart boot the same kernel. Pure data and parsing: fetching is lab.kernels.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import tomli_w
+from debian.deb822 import PkgRelation
 from debian.debian_support import Version
 
 from lab.archive import PackageRecord
@@ -22,16 +23,19 @@ from lab.errors import LabError
 LOCK_HEADER = (
     "# Written by `lab kernels lock`: pins every kernel line. Edit the catalog, not this.\n"
 )
+HEADER_DEPENDENCY = re.compile(r"linux-(headers|kbuild)-.*")
 
 
 @dataclass(frozen=True)
 class KernelLine:
-    """One catalog entry: a kernel line and the Debian suite that carries it."""
+    """One catalog entry: a kernel line, its suite, and its packages as templates."""
 
     line: str
     suite: str
     image: str
-    headers: str
+    release: str
+    boot: tuple[str, ...]
+    headers: tuple[str, ...]
 
     def abi_of(self, package: str) -> str | None:
         match = re.fullmatch(self.image, package)
@@ -39,35 +43,51 @@ class KernelLine:
 
 
 @dataclass(frozen=True)
+class LockedDeb:
+    """One pinned package: what to download and the checksum it must have."""
+
+    package: str
+    version: str
+    filename: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, record: PackageRecord) -> LockedDeb:
+        return cls(record.name, record.version, record.filename, record.sha256, record.size)
+
+
+@dataclass(frozen=True)
 class LockedKernel:
-    """One pinned kernel: the exact image package and the headers that match it."""
+    """One pinned kernel: the packages that boot it and the headers the guest needs."""
 
     line: str
     suite: str
     release: str
     version: str
-    package: str
-    filename: str
-    sha256: str
-    size: int
-    headers: str
+    boot: tuple[LockedDeb, ...]
+    headers: tuple[LockedDeb, ...]
 
     @property
     def cache_name(self) -> str:
         return f"{self.release}_{self.version}"
 
+    @property
+    def package(self) -> str:
+        return self.boot[0].package
+
 
 def load_catalog(path: Path) -> dict[str, KernelLine]:
-    data = _read_toml(path)
-    lines = data.get("lines")
+    lines = _read_toml(path).get("lines")
     if not isinstance(lines, dict) or not lines:
         raise LabError(f"{path}: needs at least one [lines.\"X.Y\"] table")
     catalog = {}
     for line, entry in lines.items():
-        missing = {"suite", "image", "headers"} - set(entry)
+        missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
         if missing:
             raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
-        catalog[line] = KernelLine(line, entry["suite"], entry["image"], entry["headers"])
+        catalog[line] = KernelLine(line, entry["suite"], entry["image"], entry["release"],
+                                   tuple(entry["boot"]), tuple(entry["headers"]))
     return catalog
 
 
@@ -78,9 +98,16 @@ def load_lock(path: Path) -> dict[str, LockedKernel]:
     if not isinstance(lines, dict):
         raise LabError(f"{path}: needs [lines.\"X.Y\"] tables; run `lab kernels lock`")
     try:
-        return {line: LockedKernel(line=line, **entry) for line, entry in lines.items()}
-    except TypeError as error:
+        return {line: _locked_kernel(line, entry) for line, entry in lines.items()}
+    except (TypeError, KeyError) as error:
         raise LabError(f"{path}: malformed entry ({error}); run `lab kernels lock`") from error
+
+
+def _locked_kernel(line: str, entry: dict[str, object]) -> LockedKernel:
+    debs = {key: tuple(LockedDeb(**deb) for deb in entry[key])  # type: ignore[attr-defined]
+            for key in ("boot", "headers")}
+    return LockedKernel(line=line, suite=str(entry["suite"]), release=str(entry["release"]),
+                        version=str(entry["version"]), **debs)
 
 
 def locked(lock: dict[str, LockedKernel], line: str) -> LockedKernel:
@@ -101,21 +128,40 @@ def newest_image(kernel_line: KernelLine, records: Iterable[PackageRecord]) -> P
     return max(candidates, key=lambda r: (Version(r.version), r.name))
 
 
-def lock_entry(kernel_line: KernelLine, record: PackageRecord) -> LockedKernel:
-    abi = kernel_line.abi_of(record.name)
+Finder = Callable[[str, "str | None"], PackageRecord]
+
+
+def lock_entry(kernel_line: KernelLine, image: PackageRecord, find: Finder) -> LockedKernel:
+    """Pin every package of the line at the image's version; the headers also
+    bring the linux-headers-*/linux-kbuild-* packages they depend on."""
+    abi = kernel_line.abi_of(image.name)
     assert abi is not None
-    headers = kernel_line.headers.format(abi=abi)
+    boot = [find(t.format(abi=abi), image.version) for t in kernel_line.boot]
+    headers = [find(t.format(abi=abi), image.version) for t in kernel_line.headers]
+    for record in list(headers):
+        for name, version in header_dependencies(record.depends):
+            if name not in {h.name for h in headers}:
+                headers.append(find(name, version))
     return LockedKernel(
         line=kernel_line.line,
         suite=kernel_line.suite,
-        release=headers.removeprefix("linux-headers-"),
-        version=record.version,
-        package=record.name,
-        filename=record.filename,
-        sha256=record.sha256,
-        size=record.size,
-        headers=headers,
+        release=kernel_line.release.format(abi=abi),
+        version=image.version,
+        boot=tuple(LockedDeb.of(r) for r in boot),
+        headers=tuple(LockedDeb.of(r) for r in headers),
     )
+
+
+def header_dependencies(depends: str) -> list[tuple[str, str | None]]:
+    """linux-headers-*/linux-kbuild-* dependencies: (name, exact version or None)."""
+    found = []
+    for alternatives in PkgRelation.parse_relations(depends):
+        relation = alternatives[0]
+        if len(alternatives) == 1 and HEADER_DEPENDENCY.fullmatch(relation["name"]):
+            pinned = relation.get("version")
+            exact = pinned[1] if pinned and pinned[0] == "=" else None
+            found.append((relation["name"], exact))
+    return found
 
 
 def write_lock(path: Path, lock: dict[str, LockedKernel]) -> None:

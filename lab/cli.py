@@ -6,12 +6,15 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from lab.apt_sources import debian_mirror
 from lab.catalog import load_catalog, load_lock, locked, write_lock
 from lab.doctor import doctor
 from lab.errors import LabError
 from lab.kernels import fetch_kernel, kernel_dir, resolve_lock
+from lab.matrix import default_jobs, merge_files, run_matrix
+from lab.matrix_report import markdown
 from lab.report import failure_text, summary_line
 from lab.rootfs import build_rootfs, load_recipe
 from lab.scenario import load_scenarios
@@ -63,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--kernel", required=True)
     shell.set_defaults(handler=_shell)
 
+    matrix = commands.add_parser("matrix", help="every line x every tutorial, one report")
+    matrix.add_argument("lines", nargs="*", help="kernel lines (default: every locked line)")
+    matrix.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="lines run at once (default: one per 4 cores)")
+    matrix.set_defaults(handler=_matrix)
+
+    report = commands.add_parser("report", help="merge report columns (JSON) into one table")
+    report.add_argument("columns", nargs="+", type=Path, help="lab-report JSON files")
+    report.add_argument("--out", type=Path, help="where lab-report.md/.json go")
+    report.set_defaults(handler=_report)
+
     run = commands.add_parser("run", help="run scenarios on a kernel without pytest")
     run.add_argument("--kernel", required=True)
     run.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
@@ -85,7 +99,8 @@ def _kernels_list(args: argparse.Namespace, settings: Settings) -> None:
 
 def _kernels_lock(args: argparse.Namespace, settings: Settings) -> None:
     catalog = load_catalog(settings.catalog_file)
-    lock = load_lock(settings.lock_file) if settings.lock_file.exists() else {}
+    refresh_some = bool(args.lines) and settings.lock_file.exists()
+    lock = load_lock(settings.lock_file) if refresh_some else {}
     mirror = debian_mirror()
     for line in args.lines or list(catalog):
         if line not in catalog:
@@ -106,7 +121,7 @@ def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
     lock = load_lock(settings.lock_file)
     print(build_rootfs(settings.cache, debian_mirror(), load_recipe(settings.recipe_file),
-                       lock.values()))
+                       list(lock.values())))
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:
@@ -123,6 +138,18 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
           "guest; leave with `echo o > /proc/sysrq-trigger` or Ctrl-a x", file=sys.stderr)
     command = vng_command(guest_spec(prepared, work))
     return subprocess.run(command, env=os.environ.copy(), check=False).returncode
+
+
+def _matrix(args: argparse.Namespace, settings: Settings) -> int:
+    lines = args.lines or sorted(load_lock(settings.lock_file))
+    cells = run_matrix(settings, lines, max(1, args.jobs))
+    print(markdown(cells))
+    expected_cells = len(lines) * len(load_scenarios(settings.scenarios_dir))
+    return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> None:
+    print(merge_files(args.columns, args.out or settings.output))
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.archive import DebianArchive
-from lab.catalog import KernelLine, LockedKernel, lock_entry, newest_image
+from lab.catalog import KernelLine, LockedDeb, LockedKernel, lock_entry, newest_image
 from lab.download import sha256_of
 from lab.errors import IntegrityError, LabError, PackageNotFound
 
-BOOT_FILES = {"vmlinuz": "vmlinuz", "config": "config", "System.map": "System.map"}
+BOOT_FILES = ("vmlinuz", "config", "System.map")
 
 
 @dataclass(frozen=True)
@@ -53,43 +54,52 @@ def fetch_kernel(cache: Path, mirror: str, kernel: LockedKernel) -> KernelBuild:
     build = KernelBuild(kernel.release, kernel_dir(cache, kernel))
     if build.image.exists():
         return build
-    deb = _verified_deb(cache, mirror, kernel)
-    _unpack(deb, build, kernel)
+    debs = fetch_debs(cache, mirror, kernel, kernel.boot)
+    _unpack(debs, build, kernel)
     return build
 
 
-def _verified_deb(cache: Path, mirror: str, kernel: LockedKernel) -> Path:
-    cached = cache / "debs" / Path(kernel.filename).name
-    if cached.exists() and sha256_of(cached) == kernel.sha256:
-        return cached
+def fetch_debs(cache: Path, mirror: str, kernel: LockedKernel,
+               pinned: Iterable[LockedDeb]) -> list[Path]:
+    """Each pinned .deb, verified against the lock and the archive's signed index."""
     archive = DebianArchive(mirror, kernel.suite, cache)
+    return [_verified_deb(cache, archive, kernel, deb) for deb in pinned]
+
+
+def _verified_deb(cache: Path, archive: DebianArchive, kernel: LockedKernel,
+                  deb: LockedDeb) -> Path:
+    cached = cache / "debs" / Path(deb.filename).name
+    if cached.exists() and sha256_of(cached) == deb.sha256:
+        return cached
     try:
-        record = archive.find(kernel.package, kernel.version)
+        record = archive.find(deb.package, deb.version)
     except PackageNotFound as error:
         raise LabError(
-            f"the lock pins {kernel.package} {kernel.version} for kernel {kernel.line}, "
-            f"but {mirror} {kernel.suite} no longer carries it ({error}). "
-            "Run `lab kernels lock` to pin the version the archive has now."
+            f"the lock pins {deb.package} {deb.version} for kernel {kernel.line}, "
+            f"but {archive.mirror} {kernel.suite} no longer carries it ({error}). "
+            f"Run `lab kernels lock {kernel.line}` to pin what the archive has now."
         ) from error
-    if record.sha256 != kernel.sha256:
+    if record.sha256 != deb.sha256:
         raise IntegrityError(
-            f"{kernel.filename}: the signed index says sha256 {record.sha256}, "
-            f"the lock says {kernel.sha256}; refusing to use it"
+            f"{deb.filename}: the signed index says sha256 {record.sha256}, "
+            f"the lock says {deb.sha256}; refusing to use it"
         )
     return archive.fetch(record)
 
 
-def _unpack(deb: Path, build: KernelBuild, kernel: LockedKernel) -> None:
+def _unpack(debs: list[Path], build: KernelBuild, kernel: LockedKernel) -> None:
     """Extract outside the final place, arrange, depmod, then rename into place."""
     staging = build.root.with_name(build.root.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    print(f"unpacking {deb.name}", file=sys.stderr, flush=True)
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+    for deb in debs:
+        print(f"unpacking {deb.name}", file=sys.stderr, flush=True)
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
     _move_usr_modules(staging)
     modules = staging / "lib" / "modules" / kernel.release
     if not modules.is_dir():
-        raise LabError(f"{deb.name} holds no lib/modules/{kernel.release}; is the catalog right?")
+        raise LabError(f"{kernel.package} holds no lib/modules/{kernel.release}; "
+                       "is the catalog's `release` right?")
     _place_boot_files(staging, modules, kernel.release)
     _link_headers(modules, kernel.release)
     subprocess.run(["depmod", "-a", "-b", str(staging), kernel.release], check=True)
@@ -101,8 +111,12 @@ def _link_headers(modules: Path, release: str) -> None:
     """The links Debian's headers packages put in /lib/modules/<release>, which the
     mounted modules directory hides in the guest: bcc follows both."""
     flavourless = release.rsplit("-", 1)[0]
-    (modules / "build").symlink_to(f"/usr/src/linux-headers-{release}")
-    (modules / "source").symlink_to(f"/usr/src/linux-headers-{flavourless}-common")
+    for name, target in (("build", f"/usr/src/linux-headers-{release}"),
+                         ("source", f"/usr/src/linux-headers-{flavourless}-common")):
+        link = modules / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
 
 
 def _move_usr_modules(staging: Path) -> None:
@@ -114,13 +128,16 @@ def _move_usr_modules(staging: Path) -> None:
 
 
 def _place_boot_files(staging: Path, modules: Path, release: str) -> None:
-    for prefix, name in BOOT_FILES.items():
+    """Older packages keep vmlinuz, config and System.map in /boot; newer ones in
+    the modules directory, where virtme-ng looks for them."""
+    for name in BOOT_FILES:
         target = modules / name
         if target.exists():
             continue
-        source = staging / "boot" / f"{prefix}-{release}"
+        source = staging / "boot" / f"{name}-{release}"
         if not source.exists():
-            raise LabError(f"kernel package lacks boot/{prefix}-{release}")
+            raise LabError(f"the kernel packages hold neither {target.name} in "
+                           f"lib/modules/{release} nor boot/{source.name}")
         shutil.copy2(source, target)
 
 
@@ -128,4 +145,4 @@ def resolve_lock(cache: Path, mirror: str, kernel_line: KernelLine) -> LockedKer
     """Pin a line to the newest image its suite carries now (verified index)."""
     archive = DebianArchive(mirror, kernel_line.suite, cache)
     records = [r for versions in archive.index().values() for r in versions]
-    return lock_entry(kernel_line, newest_image(kernel_line, records))
+    return lock_entry(kernel_line, newest_image(kernel_line, records), archive.find)

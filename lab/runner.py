@@ -12,17 +12,22 @@ import re
 import shlex
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import GuestError
 from lab.guest_files import install_guest_files
 from lab.matcher import ExpectationResult, Record, evaluate_all
+from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario, Step
 from lab.vm import GuestVM
 from lab.vng_command import GUEST_WORK_DIR
 
 PID_MARK = "__LAB_PID__"
+# The newline matters: pexpect matches as output arrives, and "\d+" alone would
+# take the "1" of a "191" whose other digits are still on the wire.
+PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
 STEP_OUTPUT_KEEP = 4000
@@ -33,7 +38,7 @@ class Outcome:
     """What happened to one scenario on one kernel."""
 
     scenario: str
-    stage: str = "build"
+    stage: str = "preflight"
     passed: bool = False
     message: str = ""
     results: list[ExpectationResult] = field(default_factory=list)
@@ -51,9 +56,10 @@ class StageFailed(Exception):
 class ScenarioRunner:
     """Runs scenarios one after another in one guest, leaving it clean after each."""
 
-    def __init__(self, vm: GuestVM, project: Path) -> None:
+    def __init__(self, vm: GuestVM, project: Path, kernel_config: Mapping[str, str]) -> None:
         self.vm = vm
         self.project = project
+        self.kernel_config = kernel_config
         install_guest_files(vm.spec.work_dir)
         vm.console.check(f"export PATH={GUEST_WORK_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
 
@@ -63,6 +69,7 @@ class ScenarioRunner:
         outcome.evidence = work.host
         loader_pid: int | None = None
         try:
+            self._preflight(scenario)
             self._timed(outcome, "build", lambda: self._build(scenario, work))
             if load_program:
                 loader_pid = self._timed(outcome, "load", lambda: self._load(scenario, work))
@@ -80,10 +87,20 @@ class ScenarioRunner:
             if isinstance(error, GuestError):
                 outcome.console_tail = error.console_tail
         finally:
+            if not outcome.passed:
+                self._diagnose(work, outcome)
             self._cleanup(work, loader_pid)
-        if not outcome.passed and not outcome.console_tail:
-            outcome.console_tail = self.vm.console_tail()
         return outcome
+
+    def _diagnose(self, work: _Workspace, outcome: Outcome) -> None:
+        """Keep what explains a failure next to the logs: console and dmesg tails."""
+        if not outcome.console_tail:
+            outcome.console_tail = self.vm.console_tail()
+        (work.host / "console-tail.log").write_text(outcome.console_tail)
+        try:
+            self.vm.console.run(f"dmesg | tail -n 200 > {work.guest_log('dmesg')}", 30)
+        except GuestError:
+            pass  # the guest is gone: the console tail is all there is
 
     def _timed(self, outcome: Outcome, stage: str, action):  # type: ignore[no-untyped-def]
         outcome.stage = stage
@@ -92,6 +109,12 @@ class ScenarioRunner:
             return action()
         finally:
             outcome.timings[stage] = round(time.monotonic() - started, 2)
+
+    def _preflight(self, scenario: Scenario) -> None:
+        """Missing kernel options, by name, before anything runs."""
+        missing = missing_options(self.kernel_config, scenario.kernel_config)
+        if missing:
+            raise StageFailed(describe_missing(self.vm.spec.release, missing, {}))
 
     def _build(self, scenario: Scenario, work: _Workspace) -> None:
         console = self.vm.console
@@ -150,7 +173,7 @@ class ScenarioRunner:
         console = self.vm.console
         assert step.prompt is not None
         console.sendline(_with_pid(step.command))
-        pid = console.expect(rf"{PID_MARK}=(\d+)", step.timeout, f"`{step.command}` to start")[1]
+        pid = console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
         console.expect(step.prompt, step.timeout, f"the prompt of `{step.command}`")
         records: list[Record] = []
         for line in step.lines:
@@ -165,7 +188,7 @@ class ScenarioRunner:
         console = self.vm.console
         assert step.until is not None
         console.sendline(_with_pid(step.command))
-        pid = console.expect(rf"{PID_MARK}=(\d+)", step.timeout, f"`{step.command}` to start")[1]
+        pid = console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
         console.expect(step.until, step.timeout, f"`{step.command}` to print {step.until!r}")
         output = console.last_output()
         console.interrupt()
@@ -236,7 +259,7 @@ def _with_pid(command: str) -> str:
 
 
 def _pid_from(output: str, command: str) -> str:
-    match = re.search(rf"{PID_MARK}=(\d+)", output)
+    match = re.search(PID_PATTERN, output)
     if not match:
         raise StageFailed(f"`{command}` did not report its pid; output: {output[-500:]!r}")
     return match.group(1)

@@ -71,6 +71,7 @@ class Scenario:
     workload: tuple[Step, ...]
     expect: tuple[Expectation, ...]
     incompatible: dict[str, str] = field(default_factory=dict)
+    kernel_config: tuple[str, ...] = ()
 
 
 def load_scenarios(directory: Path) -> list[Scenario]:
@@ -91,7 +92,7 @@ def load_scenario(path: Path) -> Scenario:
 def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
     where = str(path)
     _only(data, {"name", "summary", "source", "program", "build", "load", "workload",
-                 "expect", "expected_incompatible"}, where)
+                 "expect", "expected_incompatible", "kernel_config"}, where)
     name = data.get("name", path.stem)
     steps = enumerate(_list(data, "workload", where))
     workload = tuple(_step(s, f"{where} workload[{i}]") for i, s in steps)
@@ -107,6 +108,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
         workload=workload,
         expect=expect,
         incompatible=dict(data.get("expected_incompatible", {})),
+        kernel_config=tuple(data.get("kernel_config", ())),
     )
     _check_references(scenario, where)
     return scenario

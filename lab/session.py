@@ -15,7 +15,9 @@ from pathlib import Path
 from lab.accel import AccelChoice, choose_accel
 from lab.apt_sources import debian_mirror
 from lab.catalog import LockedKernel, load_lock, locked
+from lab.errors import LabError
 from lab.kernels import KernelBuild, fetch_kernel
+from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.rootfs import build_rootfs, load_recipe
 from lab.runner import Outcome, ScenarioRunner
 from lab.scenario import Scenario
@@ -30,6 +32,7 @@ class Prepared:
     build: KernelBuild
     rootfs: Path
     accel: AccelChoice
+    config: dict[str, str]
 
 
 def prepare(settings: Settings, line: str) -> Prepared:
@@ -38,9 +41,15 @@ def prepare(settings: Settings, line: str) -> Prepared:
     kernel = locked(lock, line)
     mirror = debian_mirror()
     build = fetch_kernel(settings.cache, mirror, kernel)
-    rootfs = build_rootfs(settings.cache, mirror, load_recipe(settings.recipe_file), lock.values())
+    config = parse_config(build.config.read_text())
+    missing = missing_options(config, VM_OPTIONS)
+    if missing:
+        raise LabError(describe_missing(kernel.release, missing, VM_OPTIONS)
+                       + ": the lab cannot boot it under virtme-ng")
+    rootfs = build_rootfs(settings.cache, mirror, load_recipe(settings.recipe_file),
+                          list(lock.values()))
     accel = choose_accel(settings.accel, build.image, settings.cache)
-    return Prepared(kernel, build, rootfs, accel)
+    return Prepared(kernel, build, rootfs, accel, config)
 
 
 def guest_spec(prepared: Prepared, work_dir: Path) -> GuestSpec:
@@ -90,7 +99,7 @@ class KernelLab:
         self.boots += 1
         print(f"kernel {self.line} booted in {self._vm.boot_seconds:.1f} s", file=sys.stderr,
               flush=True)
-        self._runner = ScenarioRunner(self._vm, self.settings.project)
+        self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config)
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         self.vm  # noqa: B018  (boots, or boots again after a guest death)

@@ -6,7 +6,9 @@ import pytest
 
 from lab.catalog import load_catalog
 from lab.errors import LabError
+from lab.matrix_report import write_json, write_reports
 from lab.pytest_plugin.options import parse_kernels
+from lab.pytest_plugin.verdict import CELLS
 from lab.scenario import load_scenarios
 from lab.settings import Settings
 
@@ -44,9 +46,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "lab_scenario" not in metafunc.fixturenames:
         return
     kernels = metafunc.config.stash[KERNELS]
-    if not kernels:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid} boots guests: pass --kernel LINE "
-                                "(e.g. --kernel 6.1), or run tests/unit only")
+    if not kernels:  # reported as a usage error once collection is over
+        metafunc.parametrize(["lab_kernel", "lab_scenario"], [(None, None)], ids=["no-kernel"])
+        return
     settings = metafunc.config.stash[SETTINGS]
     scenarios = load_scenarios(settings.scenarios_dir)
     marker = metafunc.definition.get_closest_marker("lab_scenarios")
@@ -60,8 +62,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                          ids=[f"{k}-{s.name}" for k, s in pairs], scope="session")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that boot guests need --kernel: say so plainly instead of skipping them."""
+    if config.stash[KERNELS]:
+        return
+    needing = [item for item in items if "lab_scenario" in getattr(item, "fixturenames", ())]
+    if needing:
+        test = needing[0].nodeid.split("[")[0]
+        raise pytest.UsageError(f"{test} boots guests: pass --kernel LINE "
+                                "(e.g. --kernel 6.1), or run tests/unit only")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    lines = terminalreporter.config.stash.get(SUMMARY, [])
+    """The accel and kernel of each line, and where the compatibility report went."""
+    config = terminalreporter.config
+    summary: list[str] = config.stash.get(SUMMARY, [])
+    lines = summary.copy()
+    cells = config.stash.get(CELLS, [])
+    if cells:
+        settings = config.stash[SETTINGS]
+        kernels = sorted({c.kernel for c in cells})
+        write_json(settings.output / "report" / f"{'+'.join(kernels)}.json", cells)
+        md, js = write_reports(settings.output, cells)
+        lines.append(f"compatibility report: {md} and {js}")
     if lines:
         terminalreporter.write_sep("=", "ebpf-lab")
         for line in lines:

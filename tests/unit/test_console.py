@@ -1,0 +1,121 @@
+"""Tests for lab.console.GuestConsole driving a real local bash through pexpect
+(not a VM): command status and output, deadlines, and a shell that goes away."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from lab.console import PROMPT, GuestConsole, clean_output
+from lab.errors import GuestError
+
+TAIL = "[    3.141592] fake console tail"
+
+
+@pytest.fixture(scope="module")
+def quiet_dmesg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A no-op `dmesg` first on PATH: SETUP's `dmesg -n 1` must not change the
+    console log level of the host kernel when the tests run as root."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    stub = bin_dir / "dmesg"
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    return bin_dir
+
+
+@pytest.fixture
+def child(quiet_dmesg: Path) -> Iterator[pexpect.spawn]:
+    shell = pexpect.spawn(
+        "bash", ["--norc", "--noprofile", "-i"], encoding="utf-8", timeout=10,
+        env={"PS1": "$ ", "PATH": f"{quiet_dmesg}{os.pathsep}{os.environ['PATH']}",
+             "TERM": "dumb"})
+    shell.delaybeforesend = None  # SETUP turns echo off before any command is typed
+    shell.ptyproc.delayafterclose = 0.0
+    shell.ptyproc.delayafterterminate = 0.01
+    try:
+        shell.expect(r"\$ ", timeout=10)
+        yield shell
+    finally:
+        shell.close(force=True)
+
+
+@pytest.fixture
+def console(child: pexpect.spawn) -> GuestConsole:
+    guest = GuestConsole(child, lambda: TAIL)
+    guest.setup(timeout=10)
+    return guest
+
+
+def test_run_returns_status_and_output_only(console: GuestConsole) -> None:
+    result = console.run("echo hi; false", 10)
+    assert result.status == 1
+    assert result.output == "hi\n"
+
+
+@pytest.mark.parametrize(("command", "status", "output"), [
+    ("true", 0, ""),
+    ("printf 'a\\nb\\n'", 0, "a\nb\n"),
+    ("(exit 42)", 42, ""),
+    ("echo '[lab]# not a prompt'", 0, "not a prompt\n"),
+])
+def test_run_reports_each_commands_status_and_output(
+        console: GuestConsole, command: str, status: int, output: str) -> None:
+    result = console.run(command, 10)
+    assert (result.status, result.output) == (status, output)
+
+
+def test_consecutive_runs_do_not_mix_their_outputs(console: GuestConsole) -> None:
+    assert console.run("echo one", 10).output == "one\n"
+    assert console.run("echo two; (exit 3)", 10).status == 3
+    assert console.run("echo three", 10).output == "three\n"
+
+
+def test_check_returns_the_output_of_a_successful_command(console: GuestConsole) -> None:
+    assert console.check("echo fine", 10) == "fine\n"
+
+
+def test_check_raises_with_the_output_and_the_console_tail(console: GuestConsole) -> None:
+    with pytest.raises(GuestError) as info:
+        console.check("echo boom; (exit 3)", 10)
+    assert str(info.value) == "`echo boom; (exit 3)` exited 3: boom\n"
+    assert info.value.console_tail == TAIL
+
+
+def test_expect_timeout_names_what_was_awaited_and_the_pattern(console: GuestConsole) -> None:
+    console.sendline("echo partial-output")
+    with pytest.raises(GuestError) as info:
+        console.expect("never-printed", 0.2, "the moon to rise")
+    message = str(info.value)
+    assert message.startswith("timed out after 0 s waiting for the moon to rise "
+                              "(pattern 'never-printed'); last output: ")
+    assert "partial-output" in message
+    assert info.value.console_tail == TAIL
+
+
+def test_expect_returns_the_match(console: GuestConsole) -> None:
+    console.sendline("echo value=17")
+    match = console.expect(r"value=(\d+)", 5, "the value")
+    assert match.group(1) == "17"
+    assert console.last_output().endswith("value=17")
+
+
+def test_shell_exit_while_waiting_says_the_guest_went_away(console: GuestConsole) -> None:
+    console.sendline("exit")
+    with pytest.raises(GuestError) as info:
+        console.expect("anything", 5, "the moon to rise")
+    assert str(info.value) == "the guest went away while waiting for the moon to rise (QEMU exited)"
+    assert info.value.console_tail == TAIL
+
+
+def test_run_of_a_command_that_ends_the_shell_says_the_guest_went_away(
+        console: GuestConsole) -> None:
+    with pytest.raises(GuestError, match="went away while waiting for `exit 0` to finish"):
+        console.run("exit 0", 5)
+
+
+def test_clean_output_folds_crlf_and_drops_prompts() -> None:
+    assert clean_output(f"a\r\nb\r\r\n{PROMPT}c\n") == "a\nb\nc\n"

@@ -1,0 +1,65 @@
+"""Tests for lab.vng_command: the virtme-ng argv built from a GuestSpec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.vng_command import GUEST_WORK_DIR, GuestSpec, vng_command
+
+RELEASE = "6.1.0-50-amd64"
+MODULES = Path(f"/cache/kernels/{RELEASE}_6.1.176-1/lib/modules/{RELEASE}")
+
+
+def spec(accel: str = "kvm", **changes: object) -> GuestSpec:
+    fields: dict[str, object] = dict(
+        image=MODULES / "vmlinuz", modules=MODULES, release=RELEASE,
+        rootfs=Path("/cache/rootfs/bookworm-0123456789abcdef"), work_dir=Path("/tmp/work"),
+        accel=accel)
+    fields.update(changes)
+    return GuestSpec(**fields)  # type: ignore[arg-type]
+
+
+def option_value(argv: list[str], option: str) -> str:
+    assert argv.count(option) == 1, f"{option} appears once in {argv}"
+    return argv[argv.index(option) + 1]
+
+
+def test_argv_starts_with_vng_and_runs_the_kernel_image() -> None:
+    argv = vng_command(spec())
+    assert argv[0] == "vng"
+    assert option_value(argv, "--run") == f"{MODULES}/vmlinuz"
+
+
+def test_argv_boots_the_lab_root_over_9p() -> None:
+    argv = vng_command(spec())
+    assert option_value(argv, "--root") == "/cache/rootfs/bookworm-0123456789abcdef"
+    assert "--force-9p" in argv
+
+
+def test_argv_mounts_the_modules_read_only_over_usr_lib_modules() -> None:
+    argv = vng_command(spec())
+    assert option_value(argv, "--rodir") == f"/usr/lib/modules/{RELEASE}={MODULES}"
+
+
+def test_argv_shares_the_work_dir_read_write_at_lab() -> None:
+    assert GUEST_WORK_DIR == "/lab"
+    assert option_value(vng_command(spec()), "--rwdir") == "/lab=/tmp/work"
+
+
+def test_argv_carries_cpus_and_memory() -> None:
+    argv = vng_command(spec(cpus=4, memory="3G"))
+    assert option_value(argv, "--cpus") == "4"
+    assert option_value(argv, "--memory") == "3G"
+
+
+@pytest.mark.parametrize(("accel", "disabled"), [("kvm", False), ("tcg", True)])
+def test_disable_kvm_only_for_tcg(accel: str, disabled: bool) -> None:
+    assert ("--disable-kvm" in vng_command(spec(accel))) is disabled
+
+
+def test_extra_append_arguments_each_get_their_own_append_option() -> None:
+    argv = vng_command(spec(extra_append=("loglevel=3", "nokaslr")))
+    assert argv[-4:] == ["--append", "loglevel=3", "--append", "nokaslr"]
+    assert "--append" not in vng_command(spec())
