@@ -30,7 +30,7 @@ PID_MARK = "__LAB_PID__"
 PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
-STEP_OUTPUT_KEEP = 4000
+UNLOAD_DEADLINE_S = 10.0
 
 
 @dataclass
@@ -62,6 +62,8 @@ class ScenarioRunner:
         self.kernel_config = kernel_config
         install_guest_files(vm.spec.work_dir)
         vm.console.check(f"export PATH={GUEST_WORK_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
+        self.baseline_programs = self._programs_loaded()
+        self.needs_reboot = False
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         outcome = Outcome(scenario.name)
@@ -89,7 +91,13 @@ class ScenarioRunner:
         finally:
             if not outcome.passed:
                 self._diagnose(work, outcome)
-            self._cleanup(work, loader_pid)
+            leftover = self._cleanup(work, loader_pid)
+        if leftover:
+            self.needs_reboot = True
+            if outcome.passed:
+                outcome.passed, outcome.stage, outcome.message = False, "cleanup", leftover
+            else:
+                outcome.message += f"\n{leftover}"
         return outcome
 
     def _diagnose(self, work: _Workspace, outcome: Outcome) -> None:
@@ -223,13 +231,30 @@ class ScenarioRunner:
         if pid is not None:
             self.vm.console.run(f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null", 60)
 
-    def _cleanup(self, work: _Workspace, loader_pid: int | None) -> None:
-        """Leave the guest as the next scenario expects it: nothing attached, empty trace."""
+    def _cleanup(self, work: _Workspace, loader_pid: int | None) -> str:
+        """Leave the guest as the next scenario expects it: nothing attached, empty
+        trace. Returns what could not be cleaned, if anything."""
         try:
             self._stop(loader_pid)
             self.vm.console.run(f"cd /; rm -rf {work.guest}; echo > /sys/kernel/tracing/trace", 60)
+            return self._wait_programs_unloaded()
         except GuestError:
-            pass  # the guest is gone; the fixture notices and boots a new one
+            return ""  # the guest is gone; the fixture notices and boots a new one
+
+    def _wait_programs_unloaded(self) -> str:
+        """The kernel frees a program shortly after its last user exits: poll briefly."""
+        deadline = time.monotonic() + UNLOAD_DEADLINE_S
+        while (loaded := self._programs_loaded()) > self.baseline_programs:
+            if time.monotonic() > deadline:
+                return (f"{loaded - self.baseline_programs} BPF program(s) still loaded "
+                        f"{UNLOAD_DEADLINE_S:.0f} s after the scenario stopped its loader")
+            time.sleep(POLL_S)
+        return ""
+
+    def _programs_loaded(self) -> int:
+        output = self.vm.console.run("bpftool prog show | grep -c '^[0-9]'", 60).output
+        lines = output.strip().splitlines()
+        return int(lines[-1]) if lines and lines[-1].isdigit() else 0
 
 
 class _Workspace:

@@ -83,14 +83,17 @@ class KernelLab:
 
     @property
     def vm(self) -> GuestVM:
-        if self._vm is None or not self._vm.alive:
+        """The running guest; a new one if it died or a scenario left programs loaded."""
+        dirty = self._runner is not None and self._runner.needs_reboot
+        if self._vm is None or not self._vm.alive or dirty:
             self._boot()
         assert self._vm is not None
         return self._vm
 
     def _boot(self) -> None:
         if self._vm is not None:
-            print(f"kernel {self.line}: the guest died; booting a new one", file=sys.stderr)
+            print(f"kernel {self.line}: the guest died or is not clean; booting a new one",
+                  file=sys.stderr)
             self._vm.close()
         spec = guest_spec(self.prepared, self.work_dir)
         print(f"booting {self.prepared.kernel.release} ({self.accel.accel})...",
