@@ -10,6 +10,7 @@ mounted over /lib/modules/<release> in the guest.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,14 @@ def fetch_kernel(cache: Path, mirror: str, kernel: LockedKernel) -> KernelBuild:
 def fetch_debs(cache: Path, mirror: str, kernel: LockedKernel,
                pinned: Iterable[LockedDeb]) -> list[Path]:
     """Each pinned .deb, verified against the lock and the archive's signed index."""
-    archive = DebianArchive(mirror, kernel.suite, cache)
+    archive = suite_archive(mirror, kernel.suite, cache)
     return [_verified_deb(cache, archive, kernel, deb) for deb in pinned]
+
+
+@functools.cache
+def suite_archive(mirror: str, suite: str, cache: Path) -> DebianArchive:
+    """One archive object per suite and process: its verified index is read once."""
+    return DebianArchive(mirror, suite, cache)
 
 
 def _verified_deb(cache: Path, archive: DebianArchive, kernel: LockedKernel,
@@ -143,6 +150,6 @@ def _place_boot_files(staging: Path, modules: Path, release: str) -> None:
 
 def resolve_lock(cache: Path, mirror: str, kernel_line: KernelLine) -> LockedKernel:
     """Pin a line to the newest image its suite carries now (verified index)."""
-    archive = DebianArchive(mirror, kernel_line.suite, cache)
+    archive = suite_archive(mirror, kernel_line.suite, cache)
     records = [r for versions in archive.index().values() for r in versions]
     return lock_entry(kernel_line, newest_image(kernel_line, records), archive.find)

@@ -74,7 +74,9 @@ class ScenarioRunner:
             self._preflight(scenario)
             self._timed(outcome, "build", lambda: self._build(scenario, work))
             if load_program:
-                loader_pid = self._timed(outcome, "load", lambda: self._load(scenario, work))
+                outcome.stage = "load"
+                loader_pid = self._start_loader(scenario, work)
+                self._timed(outcome, "load", lambda: self._wait_ready(scenario, work, loader_pid))
             outcome.records = self._timed(outcome, "workload", lambda: self._workload(scenario))
             outcome.stage = "capture"
             capture, results = self._capture(scenario, work, loader_pid, outcome.records)
@@ -107,6 +109,9 @@ class ScenarioRunner:
         (work.host / "console-tail.log").write_text(outcome.console_tail)
         try:
             self.vm.console.run(f"dmesg | tail -n 200 > {work.guest_log('dmesg')}", 30)
+            # lost trace events show up here as overruns
+            self.vm.console.run("grep -H . /sys/kernel/tracing/per_cpu/cpu*/stats "
+                                f"> {work.guest_log('trace-stats')}", 30)
         except GuestError:
             pass  # the guest is gone: the console tail is all there is
 
@@ -134,12 +139,17 @@ class ScenarioRunner:
                 raise StageFailed(f"build command `{command}` exited {result.status}:\n"
                                   + work.read("build")[-3000:])
 
-    def _load(self, scenario: Scenario, work: _Workspace) -> int:
+    def _start_loader(self, scenario: Scenario, work: _Workspace) -> int:
+        """Start the loader in the background, on an empty trace buffer; its pid."""
         console = self.vm.console
         console.check("echo > /sys/kernel/tracing/trace", 30)
         output = console.check(f"{scenario.load.command} > {work.guest_log('load')} 2>&1 & "
                                "echo $!", 30)
-        pid = int(output.strip().splitlines()[-1])
+        return int(output.strip().splitlines()[-1])
+
+    def _wait_ready(self, scenario: Scenario, work: _Workspace, pid: int) -> None:
+        """Until the loader says its probes are attached; it must stay alive meanwhile."""
+        console = self.vm.console
         ready = re.compile(scenario.load.ready, re.MULTILINE)
         deadline = time.monotonic() + scenario.load.ready_timeout
         next_check = time.monotonic() + LIVENESS_EVERY_S
@@ -156,7 +166,6 @@ class ScenarioRunner:
                     raise StageFailed(f"`{scenario.load.command}` exited before it was ready; "
                                       "its output:\n" + work.read("load")[-5000:])
             time.sleep(POLL_S)
-        return pid
 
     def _workload(self, scenario: Scenario) -> dict[str, list[Record]]:
         records: dict[str, list[Record]] = {}
@@ -168,7 +177,7 @@ class ScenarioRunner:
         return records
 
     def _run_step(self, step: Step) -> list[Record]:
-        command = _with_pid(step.command) if step.record else step.command
+        command = _in_background_with_pid(step.command) if step.record else step.command
         result = self.vm.console.run(command, step.timeout)
         if result.status != 0:
             raise StageFailed(f"workload step `{step.command}` exited {result.status}: "
@@ -177,11 +186,15 @@ class ScenarioRunner:
             return []
         return [{"pid": _pid_from(result.output, step.command), **step.variables}]
 
+    def _start_in_foreground(self, step: Step) -> str:
+        """Start a step's program on the console; its pid, as it printed it."""
+        self.vm.console.sendline(_with_pid(step.command))
+        return self.vm.console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
+
     def _interactive_step(self, step: Step) -> list[Record]:
         console = self.vm.console
         assert step.prompt is not None
-        console.sendline(_with_pid(step.command))
-        pid = console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
+        pid = self._start_in_foreground(step)
         console.expect(step.prompt, step.timeout, f"the prompt of `{step.command}`")
         records: list[Record] = []
         for line in step.lines:
@@ -195,8 +208,7 @@ class ScenarioRunner:
     def _spawn_step(self, step: Step) -> list[Record]:
         console = self.vm.console
         assert step.until is not None
-        console.sendline(_with_pid(step.command))
-        pid = console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
+        pid = self._start_in_foreground(step)
         console.expect(step.until, step.timeout, f"`{step.command}` to print {step.until!r}")
         output = console.last_output()
         console.interrupt()
@@ -276,6 +288,17 @@ class _Workspace:
             return (self.host / f"{name}.log").read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+def _in_background_with_pid(command: str) -> str:
+    """Run command as a child of the console shell, print its pid, wait for it.
+
+    The pid printed is the command's from fork to exit, and nothing else ran
+    under it: unlike `sh -c 'echo $$; exec cmd'`, no shell runs first as that
+    pid, whose own events (a strlen probe fires in sh too) would be
+    attributed to the command, and whose name trace_pipe may keep showing.
+    The exit status is the command's (`wait`)."""
+    return f"{command} & echo {PID_MARK}=$!; wait $!"
 
 
 def _with_pid(command: str) -> str:

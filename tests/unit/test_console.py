@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from lab.console import PROMPT, GuestConsole, clean_output
 from lab.errors import GuestError
+from lab.runner import PID_PATTERN, _in_background_with_pid
 
 TAIL = "[    3.141592] fake console tail"
 
@@ -119,3 +121,15 @@ def test_run_of_a_command_that_ends_the_shell_says_the_guest_went_away(
 
 def test_clean_output_folds_crlf_and_drops_prompts() -> None:
     assert clean_output(f"a\r\nb\r\r\n{PROMPT}c\n") == "a\nb\nc\n"
+
+
+def test_a_recorded_run_step_reports_the_commands_own_pid_and_status(
+        console: GuestConsole) -> None:
+    """The runner's wrapper for `run` steps: the pid printed is the command's own
+    (here a shell that prints $$ itself), and the status is the command's."""
+    result = console.run(_in_background_with_pid("sh -c 'echo self=$$; exit 3'"), 10)
+
+    assert result.status == 3
+    printed = re.search(PID_PATTERN, result.output)
+    assert printed is not None
+    assert f"self={printed.group(1)}\n" in result.output
