@@ -59,4 +59,4 @@ ready "$out/strlen-snoop.load" "TIME(s)" || exit 1
 sh -c 'echo "ls $$"; exec ls' > "$out/strlen-snoop.pids"
 ready "$out/strlen-snoop.load" "length of argument string = 8" || exit 1
 kill -TERM "$loader"; wait "$loader"
-echo BARE-DONE
+exit 0
