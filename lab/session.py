@@ -15,7 +15,7 @@ from pathlib import Path
 from lab.accel import AccelChoice, choose_accel
 from lab.apt_sources import debian_mirror
 from lab.catalog import LockedKernel, load_lock, locked
-from lab.errors import LabError
+from lab.errors import GuestError, LabError
 from lab.kernels import KernelBuild, fetch_kernel
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.rootfs import build_rootfs, load_recipe
@@ -105,7 +105,12 @@ class KernelLab:
         self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config)
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
-        self.vm  # noqa: B018  (boots, or boots again after a guest death)
+        """Run one scenario; a guest that cannot be (re)booted fails it at 'boot'."""
+        try:
+            self.vm  # noqa: B018  (boots, or boots again after a guest death)
+        except LabError as error:
+            tail = error.console_tail if isinstance(error, GuestError) else ""
+            return Outcome(scenario.name, stage="boot", message=str(error), console_tail=tail)
         assert self._runner is not None
         return self._runner.run(scenario, load_program=load_program)
 
