@@ -73,18 +73,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 "(e.g. --kernel 6.1), or run tests/unit only")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the compatibility report of the cells this session judged, whatever
+    plugins print the summary (the terminal reporter may be off)."""
+    config = session.config
+    cells = config.stash.get(CELLS, [])
+    if not cells:
+        return
+    settings = config.stash[SETTINGS]
+    kernels = sorted({c.kernel for c in cells})
+    write_json(settings.output / "report" / f"{'+'.join(kernels)}.json", cells)
+    md, js = write_reports(settings.output, cells)
+    config.stash[SUMMARY].append(f"compatibility report: {md} and {js}")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The accel and kernel of each line, and where the compatibility report went."""
-    config = terminalreporter.config
-    summary: list[str] = config.stash.get(SUMMARY, [])
-    lines = summary.copy()
-    cells = config.stash.get(CELLS, [])
-    if cells:
-        settings = config.stash[SETTINGS]
-        kernels = sorted({c.kernel for c in cells})
-        write_json(settings.output / "report" / f"{'+'.join(kernels)}.json", cells)
-        md, js = write_reports(settings.output, cells)
-        lines.append(f"compatibility report: {md} and {js}")
+    lines = terminalreporter.config.stash.get(SUMMARY, [])
     if lines:
         terminalreporter.write_sep("=", "ebpf-lab")
         for line in lines:
