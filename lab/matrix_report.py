@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lab.runner import Outcome
+from lab.outcome import Outcome
 from lab.scenario import Scenario
 
 PASS, FAIL = "pass", "fail"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.runner import Outcome
+from lab.outcome import Outcome
 
 CAPTURE_TAIL_LINES = 40
 

@@ -13,12 +13,12 @@ import shlex
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import GuestError
 from lab.guest_files import install_guest_files
 from lab.matcher import ExpectationResult, Record, evaluate_all
+from lab.outcome import Outcome
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario, Step
 from lab.vm import GuestVM
@@ -31,22 +31,6 @@ PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
 UNLOAD_DEADLINE_S = 10.0
-
-
-@dataclass
-class Outcome:
-    """What happened to one scenario on one kernel."""
-
-    scenario: str
-    stage: str = "preflight"
-    passed: bool = False
-    message: str = ""
-    results: list[ExpectationResult] = field(default_factory=list)
-    capture: str = ""
-    records: dict[str, list[Record]] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    evidence: Path | None = None
-    console_tail: str = ""
 
 
 class StageFailed(Exception):

@@ -17,9 +17,10 @@ from lab.apt_sources import debian_mirror
 from lab.catalog import LockedKernel, load_lock, locked
 from lab.errors import GuestError, LabError
 from lab.kernels import KernelBuild, fetch_kernel
+from lab.outcome import Outcome
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.rootfs import build_rootfs, load_recipe
-from lab.runner import Outcome, ScenarioRunner
+from lab.runner import ScenarioRunner
 from lab.scenario import Scenario
 from lab.settings import Settings
 from lab.vm import GuestVM

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lab.matrix_report import EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.outcome import Outcome
 from lab.report import capture_tail, failure_text
-from lab.runner import Outcome
 from lab.scenario import Scenario
 
 CELLS = pytest.StashKey[list[Cell]]()

@@ -20,7 +20,7 @@ from lab.matrix_report import (
     write_json,
     write_reports,
 )
-from lab.runner import Outcome
+from lab.outcome import Outcome
 from lab.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

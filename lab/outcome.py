@@ -1,0 +1,34 @@
+"""What happened to one scenario on one kernel, and the stages it goes through.
+
+Pure data: the runner fills it in, the verdict and the reports read it; nothing
+here touches a process, so the report code never imports pexpect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.matcher import ExpectationResult, Record
+
+# In the order a scenario meets them. `kernel` is the health check of the
+# kernel log after the scenario, `document` the tutorial's own text.
+STAGES = ("preflight", "boot", "build", "load", "workload", "capture", "expect", "kernel",
+          "cleanup")
+
+
+@dataclass
+class Outcome:
+    """What happened to one scenario on one kernel."""
+
+    scenario: str
+    stage: str = "preflight"
+    passed: bool = False
+    message: str = ""
+    results: list[ExpectationResult] = field(default_factory=list)
+    capture: str = ""
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: Path | None = None
+    console_tail: str = ""
+    logs: dict[str, str] = field(default_factory=dict)
