@@ -52,7 +52,7 @@ def bare_vng(settings: Settings, line: str, command: str, work: Path) -> None:
     spec = guest_spec(prepare(settings, line), work)
     marker = work / "bare-finished"
     marker.unlink(missing_ok=True)
-    done = subprocess.run([*vng_command(spec), "--exec", f"{command} && touch /lab/{marker.name}"],
+    done = subprocess.run(vng_command(spec, ["--exec", f"{command} && touch /lab/{marker.name}"]),
                           capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
     if not marker.exists():
         raise SystemExit(f"bare vng run failed ({done.returncode}):\n{done.stdout[-2000:]}"
@@ -78,14 +78,11 @@ def lab_tutorials(settings: Settings, line: str) -> None:
     from lab.scenario import load_scenarios
 
     scenarios = [s for s in load_scenarios(settings.scenarios_dir) if s.name in TUTORIALS]
-    lab = KernelLab(settings, line)
-    try:
+    with KernelLab(settings, line) as lab:
         for scenario in scenarios:
             outcome = lab.run(scenario)
             if not outcome.passed:
                 raise SystemExit(f"{scenario.name} failed: {outcome.message}")
-    finally:
-        lab.close()
 
 
 def main() -> None:

@@ -7,22 +7,28 @@ before the next one is used, so a hostile mirror can at worst refuse service.
 
 from __future__ import annotations
 
+import email.utils
 import lzma
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from debian.deb822 import Packages, Release
 from debian.debian_support import Version
 
+from lab.cache_lock import cache_lock
 from lab.download import download
 from lab.errors import LabError, PackageNotFound, SignatureError
 
 DEFAULT_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 STDERR_TAIL_LINES = 10
 PACKAGE_FIELDS = ["Package", "Version", "Filename", "SHA256", "Size", "Depends"]
+SIGNATURE_VERDICTS = frozenset(
+    {"GOODSIG", "BADSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "ERRSIG", "NO_PUBKEY"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,11 @@ class DebianArchive:
     def index(self) -> dict[str, list[PackageRecord]]:
         """Map package name to its records; verified once, then kept in memory."""
         if self._index is None:
-            release = self._verified_release()
-            packages_xz = self._fetch_packages_index(release)
-            self._index = parse_packages(packages_xz)
+            # One lock for the pair, so InRelease and Packages.xz come from one download.
+            with cache_lock(self._index_dir, f"the {self.suite} index"):
+                release = self._verified_release()
+                packages_xz = self._fetch_packages_index(release)
+                self._index = parse_packages(packages_xz)
         return self._index
 
     def find(self, name: str, version: str | None = None) -> PackageRecord:
@@ -127,6 +135,7 @@ class DebianArchive:
         )
         release = Release(verify_inrelease(inrelease, self.keyring))
         self._check_suite(release, inrelease)
+        self._check_valid_until(release, inrelease)
         return release
 
     def _check_suite(self, release: Release, inrelease: Path) -> None:
@@ -137,6 +146,24 @@ class DebianArchive:
                 f"{inrelease} is signed but describes suite {' / '.join(sorted(names))}, "
                 f"not {self.suite}; the mirror {self.mirror} serves the wrong file "
                 f"(pick another mirror with LAB_DEBIAN_MIRROR)"
+            )
+
+    def _check_valid_until(self, release: Release, inrelease: Path) -> None:
+        """Refuse an index past its Valid-Until, as apt does: a mirror replaying an
+        old, validly signed InRelease could otherwise hide newer packages forever."""
+        value = release.get("Valid-Until")
+        if value is None:
+            return
+        until = parse_release_date(value)
+        if until is None:
+            raise SignatureError(
+                f"{inrelease} has a Valid-Until the lab cannot read ({value!r}); "
+                f"pick another mirror with LAB_DEBIAN_MIRROR"
+            )
+        if until <= _now():
+            raise SignatureError(
+                f"{inrelease} expired on {value} (its Valid-Until): {self.mirror} serves a "
+                f"stale {self.suite} index; pick another mirror with LAB_DEBIAN_MIRROR"
             )
 
     def _fetch_packages_index(self, release: Release) -> Path:
@@ -158,7 +185,8 @@ class DebianArchive:
 
 
 def verify_inrelease(inrelease: Path, keyring: Path) -> str:
-    """Return inrelease's signed text, only if gpgv accepts its signature against keyring."""
+    """Return inrelease's signed text, only if gpgv finds a good signature by a key in
+    keyring and no bad one (see judge_signatures)."""
     if not keyring.is_file():
         raise SignatureError(
             f"cannot verify {inrelease}: keyring {keyring} does not exist; "
@@ -169,23 +197,70 @@ def verify_inrelease(inrelease: Path, keyring: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="lab-gpgv-") as home:
         plain = Path(home) / "Release"
         result = _run_gpgv(home, keyring, inrelease, plain)
-        if result.returncode == 0:
+        refusal = judge_signatures(result.stdout)
+        if refusal is None and plain.is_file():
             return plain.read_text(encoding="utf-8")
     tail = "\n".join(result.stderr.strip().splitlines()[-STDERR_TAIL_LINES:])
     raise SignatureError(
         f"{inrelease} is not validly signed by a key in {keyring} "
-        f"(gpgv exit {result.returncode}); the mirror may be tampered with or the "
-        f"keyring outdated. gpgv said:\n{tail}"
+        f"({refusal or f'gpgv exit {result.returncode}'}); the mirror may be tampered "
+        f"with or the keyring outdated. gpgv said:\n{tail}"
     )
+
+
+def judge_signatures(status: str) -> str | None:
+    """None if gpgv's --status-fd output shows a good signature by a keyring key and
+    no bad one; else why not.
+
+    Debian signs InRelease with several keys, and apt accepts it when one of them
+    is in its keyring: gpgv then exits 2 for the others (NO_PUBKEY). Every signature
+    covers the same text, so one GOODSIG+VALIDSIG proves it; signatures by unknown,
+    expired or revoked keys add nothing but take nothing away. A BADSIG means the
+    text or a signature was altered: refused, whatever else is good.
+    """
+    signatures = _signature_blocks(status)
+    if any("BADSIG" in block for block in signatures):
+        return "a signature does not match the signed text (BADSIG)"
+    if any("GOODSIG" in block and "VALIDSIG" in block for block in signatures):
+        return None
+    seen = sorted({word for block in signatures for word in block} & SIGNATURE_VERDICTS)
+    return f"no good signature by a key in the keyring (gpgv status: {', '.join(seen) or 'none'})"
+
+
+def _signature_blocks(status: str) -> list[set[str]]:
+    """The status keywords of each signature (each starts with NEWSIG)."""
+    blocks: list[set[str]] = [set()]
+    for line in status.splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0] != "[GNUPG:]":
+            continue
+        if words[1] == "NEWSIG":
+            blocks.append(set())
+        blocks[-1].add(words[1])
+    return [block for block in blocks if block]
 
 
 def _run_gpgv(
     home: str, keyring: Path, inrelease: Path, plain: Path
 ) -> subprocess.CompletedProcess[str]:
-    """Run gpgv; an absolute --keyring path stops gpgv looking inside its homedir."""
-    command = ["gpgv", "--homedir", home, "--keyring", str(keyring.resolve())]
+    """Run gpgv, its machine-readable status on stdout; an absolute --keyring path
+    stops gpgv looking inside its homedir."""
+    command = ["gpgv", "--homedir", home, "--keyring", str(keyring.resolve()), "--status-fd", "1"]
     command += ["--output", str(plain), str(inrelease)]
     return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def parse_release_date(value: str) -> datetime | None:
+    """A Release date ('Sat, 03 Dec 2026 08:12:34 UTC') as an aware datetime, or None."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def parse_packages(packages_xz: Path) -> dict[str, list[PackageRecord]]:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from lab.apt_sources import debian_mirror
 from lab.catalog import load_catalog, load_lock, locked, write_lock
+from lab.docs.cli import add_docs_commands
 from lab.doctor import doctor
 from lab.errors import LabError
-from lab.kernels import fetch_kernel, kernel_dir, resolve_lock
+from lab.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
 from lab.matrix import default_jobs, merge_files, run_matrix
 from lab.matrix_report import markdown
 from lab.report import failure_text, summary_line
@@ -56,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("doctor", help="check (and as root, install) host packages")
     check.add_argument("--install", action="store_true", help="apt-get install what is missing")
-    check.set_defaults(handler=lambda a, s: doctor(a.install))
+    check.add_argument("--tests", action="store_true",
+                       help="check what the unit tests need instead of what the lab needs")
+    check.set_defaults(handler=lambda a, s: doctor(a.install, tests=a.tests))
 
     prep = commands.add_parser("prepare", help="fetch, build and probe everything a line needs")
     prep.add_argument("--kernel", required=True)
@@ -81,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--kernel", required=True)
     run.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     run.set_defaults(handler=_run)
+
+    add_docs_commands(commands)  # lab docs check|verify|extract|accept
     return parser
 
 
@@ -92,8 +97,10 @@ def _kernels_list(args: argparse.Namespace, settings: Settings) -> None:
         if pinned is None:
             print(f"{line:<6} {entry.suite:<10} not locked (run `lab kernels lock`)")
             continue
-        fetched = (kernel_dir(settings.cache, pinned) / "lib").exists()
-        cached = "cached" if fetched else "not fetched"
+        build = KernelBuild(pinned.release, kernel_dir(settings.cache, pinned))
+        problem = kernel_problem(build, pinned)
+        cached = ("cached" if problem is None else "not fetched" if not build.root.exists()
+                  else f"to be fetched again: {problem}")
         print(f"{line:<6} {entry.suite:<10} {pinned.package} {pinned.version}  [{cached}]")
 
 
@@ -142,9 +149,10 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
 
 def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     lines = args.lines or sorted(load_lock(settings.lock_file))
+    scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
     cells = run_matrix(settings, lines, max(1, args.jobs))
     print(markdown(cells))
-    expected_cells = len(lines) * len(load_scenarios(settings.scenarios_dir))
+    expected_cells = len(lines) * len(scenarios)
     return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1
 
 
@@ -153,19 +161,17 @@ def _report(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    scenarios = [s for s in load_scenarios(settings.scenarios_dir)
+    scenarios = [s for s in load_scenarios(settings.scenarios_dir,
+                                           load_catalog(settings.catalog_file).keys())
                  if not args.scenarios or s.name in args.scenarios]
-    lab = KernelLab(settings, args.kernel)
     failed = 0
-    try:
+    with KernelLab(settings, args.kernel) as lab:
         for scenario in scenarios:
             outcome = lab.run(scenario)
             print(summary_line(outcome, args.kernel), flush=True)
             if not outcome.passed:
                 failed += 1
                 print(failure_text(outcome, args.kernel), file=sys.stderr)
-    finally:
-        lab.close()
     return 1 if failed else 0
 
 

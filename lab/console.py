@@ -16,6 +16,7 @@ from typing import Protocol
 import pexpect
 
 from lab.errors import GuestError
+from lab.kernel_health import panic_message
 
 PROMPT = "[lab]# "
 SETUP = "stty -echo; set +o emacs +o vi; bind 'set enable-bracketed-paste off' 2>/dev/null; " \
@@ -63,6 +64,17 @@ class GuestConsole:
         self.expect_prompt(timeout)
         return CommandResult(status, output)
 
+    def answers(self, timeout: float) -> bool:
+        """Whether the lab's shell is back, after an interrupt: its prompt comes, then
+        it runs a command. A program that ignores the interrupt keeps the console,
+        and a line typed while it ran may have been discarded, so nothing is typed
+        before the prompt shows."""
+        try:
+            self.expect_prompt(timeout)
+            return self.run("true", timeout).status == 0
+        except GuestError:
+            return False
+
     def check(self, command: str, timeout: float) -> str:
         """Run a command that must succeed; its output, or GuestError with it."""
         result = self.run(command, timeout)
@@ -97,9 +109,12 @@ class GuestConsole:
                 self.tail(),
             ) from None
         except pexpect.EOF:
-            raise GuestError(
-                f"the guest went away while waiting for {waiting_for} (QEMU exited)", self.tail()
-            ) from None
+            tail = self.tail()
+            panic = panic_message(tail)
+            what = (f"kernel panic: {panic}" if panic is not None
+                    else f"QEMU exited{last_words(tail)}")
+            raise GuestError(f"the guest went away while waiting for {waiting_for} ({what})",
+                             tail, panic) from None
         assert self._child.match is not None
         return self._child.match
 
@@ -113,6 +128,12 @@ class GuestConsole:
 
 class TailSource(Protocol):
     def __call__(self) -> str: ...
+
+
+def last_words(tail: str) -> str:
+    """The last line a dying QEMU or virtme-ng printed, to name why it exited."""
+    lines = [line.strip() for line in clean_output(tail).splitlines() if line.strip()]
+    return f"; its last output: {lines[-1][:300]}" if lines else ""
 
 
 def clean_output(text: str) -> str:

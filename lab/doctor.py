@@ -2,25 +2,38 @@
 
 As root it installs the missing Debian packages with apt-get; otherwise it
 prints the exact command and stops, so nobody is surprised by a sudo prompt.
+`--tests` checks what the unit tests run instead (tox's unit env calls it first),
+so `pip install tox && tox` works on a fresh Debian root with nothing else.
+
+Run as `lab doctor [--install]`, or `python -m lab.doctor [--install] [--tests]`
+(what tox's unit env runs).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lab.errors import LabError
 
+LAB = "lab"
+TESTS = "tests"
+
 
 @dataclass(frozen=True)
 class Requirement:
+    """One Debian package: why it is needed, by whom, and how to see it is there."""
+
     package: str
     why: str
     present: Callable[[], bool]
+    needed_by: frozenset[str] = frozenset({LAB})
+    commands: tuple[str, ...] = ()
 
 
 def _tool(name: str) -> Callable[[], bool]:
@@ -35,44 +48,99 @@ def _package(name: str) -> Callable[[], bool]:
     return installed
 
 
+def _commands(package: str, why: str, *commands: str,
+              needed_by: frozenset[str] = frozenset({LAB})) -> Requirement:
+    """A package that provides commands; present when the first one is on PATH."""
+    return Requirement(package, why, _tool(commands[0]), needed_by, commands)
+
+
+BOTH = frozenset({LAB, TESTS})
+ONLY_TESTS = frozenset({TESTS})
+
 REQUIREMENTS = (
-    Requirement("qemu-system-x86", "QEMU, which virtme-ng drives", _tool("qemu-system-x86_64")),
+    _commands("qemu-system-x86", "QEMU, which virtme-ng drives", "qemu-system-x86_64"),
     Requirement("busybox-static", "virtme-ng builds its initramfs with a static busybox",
                 _package("busybox-static")),
-    Requirement("kmod", "depmod, for the kernel's modules.dep", _tool("depmod")),
-    Requirement("mmdebstrap", "builds the guest root filesystem", _tool("mmdebstrap")),
-    Requirement("gpgv", "verifies the archive's InRelease signature", _tool("gpgv")),
+    _commands("kmod", "depmod, for the kernel's modules.dep", "depmod", needed_by=BOTH),
+    _commands("mmdebstrap", "builds the guest root filesystem", "mmdebstrap"),
+    _commands("gpgv", "verifies the archive's InRelease signature", "gpgv", needed_by=BOTH),
     Requirement("debian-archive-keyring", "the keys InRelease is checked against",
                 lambda: os.path.exists("/usr/share/keyrings/debian-archive-keyring.gpg")),
-    Requirement("file", "virtme-ng reads the kernel version with file(1)", _tool("file")),
-    Requirement("dpkg", "dpkg-deb unpacks kernel packages", _tool("dpkg-deb")),
+    _commands("file", "virtme-ng reads the kernel version with file(1)", "file"),
+    _commands("dpkg", "dpkg-deb unpacks kernel packages", "dpkg-deb", needed_by=BOTH),
+    _commands("gpg", "the unit tests sign a throwaway archive with gpg", "gpg",
+              needed_by=ONLY_TESTS),
+    _commands("gpg-agent", "gpg keeps the unit tests' secret keys in gpg-agent", "gpg-agent",
+              needed_by=ONLY_TESTS),
+    _commands("gpgconf", "the unit tests stop their gpg-agent with gpgconf", "gpgconf",
+              needed_by=ONLY_TESTS),
 )
 
 
-def missing() -> list[Requirement]:
-    return [r for r in REQUIREMENTS if not r.present()]
+def requirements(tests: bool = False) -> tuple[Requirement, ...]:
+    """What the lab needs to run, or (tests=True) what `pytest tests/unit` runs."""
+    purpose = TESTS if tests else LAB
+    return tuple(r for r in REQUIREMENTS if purpose in r.needed_by)
+
+
+def missing(wanted: Sequence[Requirement] | None = None) -> list[Requirement]:
+    return [r for r in (requirements() if wanted is None else wanted) if not r.present()]
 
 
 def install_command(packages: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
 
 
-def doctor(install: bool) -> None:
-    absent = missing()
-    for requirement in REQUIREMENTS:
+def manual_install_hint(packages: list[str]) -> str:
+    """The exact commands a non-root user runs (apt-get update first: a fresh
+    container has no package lists)."""
+    return "sudo apt-get update && sudo " + " ".join(install_command(packages))
+
+
+def doctor(install: bool, tests: bool = False) -> None:
+    """Report every requirement; install the missing ones as root with --install.
+    Nothing missing means no apt at all (no network, no root needed)."""
+    wanted = requirements(tests)
+    absent = missing(wanted)
+    for requirement in wanted:
         state = "missing" if requirement in absent else "ok"
         print(f"  {state:<8} {requirement.package:<24} {requirement.why}", file=sys.stderr)
     if not absent:
         return
     packages = [r.package for r in absent]
-    command = install_command(packages)
     if not install or os.geteuid() != 0:
-        raise LabError("missing host packages; install them with:\n  sudo apt-get update && sudo "
-                       + " ".join(command))
-    print(f"installing {' '.join(packages)}", file=sys.stderr, flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(command, check=True, env=env)
-    still = missing()
+        raise LabError("missing host packages; install them with:\n  "
+                       + manual_install_hint(packages))
+    _apt_install(packages)
+    still = missing(wanted)
     if still:
         raise LabError(f"still missing after install: {', '.join(r.package for r in still)}")
+
+
+def _apt_install(packages: list[str]) -> None:
+    print(f"installing {' '.join(packages)}", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-q"], install_command(packages)):
+        done = subprocess.run(command, env=env, check=False)
+        if done.returncode != 0:
+            raise LabError(f"`{' '.join(command)}` failed (exit {done.returncode}); "
+                           "see apt's messages above")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m lab.doctor [--install] [--tests]`: the doctor without the lab CLI."""
+    parser = argparse.ArgumentParser(prog="python -m lab.doctor", description=__doc__)
+    parser.add_argument("--install", action="store_true", help="apt-get install what is missing")
+    parser.add_argument("--tests", action="store_true",
+                        help="check what the unit tests need instead of what the lab needs")
+    args = parser.parse_args(argv)
+    try:
+        doctor(args.install, tests=args.tests)
+    except LabError as error:
+        print(f"lab doctor: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,35 +1,101 @@
 """Verified downloads with a checksum-keyed cache.
 
 Files land at their final path only after their checksum matched, so a
-half-written or tampered file is never mistaken for a good cached one.
+half-written or tampered file is never mistaken for a good cached one. Each
+destination is locked (lab.cache_lock) while it is fetched, so two lab
+processes never download the same file over each other: the second waits and
+reuses it. A download is bounded by LAB_DOWNLOAD_DEADLINE and retried a few
+times on a dropped or stalled connection; whatever still fails is a
+DownloadError naming the URL and the settings that help.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
+import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import requests
+import urllib3.exceptions
 from tqdm import tqdm
 
+from lab.cache_lock import cache_lock, require_writable, try_cache_lock
 from lab.errors import IntegrityError, LabError
 
 CHUNK = 1 << 20
-TIMEOUT_SECONDS = 60
+READ_CHUNK = 1 << 16  # small reads, so the deadline is checked often on a slow link
+CONNECT_TIMEOUT_SECONDS = 15
+READ_TIMEOUT_SECONDS = 60  # one stalled read; the whole download has DEADLINE_ENV
+ATTEMPTS = 4
+BACKOFF_SECONDS = 2.0  # doubled after each failed attempt
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DEADLINE_ENV = "LAB_DOWNLOAD_DEADLINE"
+DEFAULT_DEADLINE_SECONDS = 900.0  # a 70 MB kernel at 100 kB/s still makes it
 ENV_HINT = "retry, or pick another mirror with LAB_DEBIAN_MIRROR"
+PART_FILE = re.compile(r"(?P<name>.+)\.part-(?P<pid>\d+)")
+
+# What a dropped, reset or stalled connection raises: from requests while
+# connecting, from urllib3/http.client/socket while the body is read.
+TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class DownloadError(LabError):
+    """A file could not be fetched: the message names the URL and what to change."""
+
+
+class _Transient(Exception):
+    """One attempt failed in a way another attempt may not (never leaves this module)."""
 
 
 class Readable(Protocol):
     """What _copy needs from a source: a file object or urllib3's raw response."""
 
     def read(self, amt: int, /) -> bytes: ...
+
+
+@dataclass
+class Deadline:
+    """The time one download may take, all attempts and pauses included."""
+
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def remaining(self) -> float:
+        return self.seconds - self.elapsed()
+
+
+def download_deadline(environ: Mapping[str, str] = os.environ) -> float:
+    """LAB_DOWNLOAD_DEADLINE in seconds (default 900): a hung mirror ends the run."""
+    value = environ.get(DEADLINE_ENV, "").strip()
+    if not value:
+        return DEFAULT_DEADLINE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise LabError(f"{DEADLINE_ENV}={value!r} is not a positive number of seconds")
+    return seconds
 
 
 def sha256_of(path: Path) -> str:
@@ -50,22 +116,96 @@ def download(
     label: str | None = None,
 ) -> Path:
     """Fetch url to dest, publishing it only once sha256/size match; reuse a good dest."""
-    if sha256 is not None and _is_cached(dest, sha256, size):
-        return dest
     label = label or _basename(url)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f"{dest.name}.part-{os.getpid()}")
-    try:
-        with _open_source(url) as (stream, remote_size):
-            total = size if size is not None else remote_size
-            _log(f"downloading {label} ({_megabytes(total)})")
-            actual_sha, actual_size = _copy(stream, part, total, label)
-        _check(url, sha256, size, actual_sha, actual_size)
-        os.replace(part, dest)
-    finally:
-        part.unlink(missing_ok=True)
+    with cache_lock(dest, f"downloading {dest.name}") as writable:
+        if sha256 is not None and _is_cached(dest, sha256, size):
+            return dest
+        require_writable(writable, dest, "it has to be downloaded")
+        remove_stale_parts(dest)
+        part = dest.with_name(f"{dest.name}.part-{os.getpid()}")
+        try:
+            actual_sha, actual_size = _fetch(url, part, size, label)
+            _check(url, sha256, size, actual_sha, actual_size)
+            os.replace(part, dest)
+        finally:
+            part.unlink(missing_ok=True)
     _log(f"done {label} -> {dest}")
     return dest
+
+
+def remove_stale_parts(dest: Path) -> None:
+    """Delete the `<name>.part-<pid>` files of killed downloads in dest's directory:
+    their pid is not running, and nobody holds <name>'s lock (a pid from another
+    PID namespace sharing the cache looks dead; its lock does not). The caller
+    holds dest's own lock."""
+    for path in dest.parent.iterdir():
+        match = PART_FILE.fullmatch(path.name)
+        if match is None or _pid_runs(int(match["pid"])):
+            continue
+        target = dest.parent / match["name"]
+        if target == dest:
+            path.unlink(missing_ok=True)
+            continue
+        with try_cache_lock(target) as free:
+            if free:
+                path.unlink(missing_ok=True)
+
+
+def _pid_runs(pid: int) -> bool:
+    """True if a process with this pid exists here (signal 0 only checks)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fetch(url: str, part: Path, size: int | None, label: str) -> tuple[str, int]:
+    """Copy url into part, retrying a failed connection with backoff within the
+    deadline; returns (sha256, bytes)."""
+    deadline = Deadline(download_deadline())
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _attempt(url, part, size, label, deadline, announce=attempt == 1)
+        except _Transient as error:
+            failure = str(error)
+        pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
+        if attempt == ATTEMPTS or deadline.remaining() <= pause:
+            raise DownloadError(_gave_up(url, failure, attempt, deadline))
+        _log(f"{label}: {failure}; trying again in {pause:g} s "
+             f"(attempt {attempt + 1} of {ATTEMPTS})")
+        time.sleep(pause)
+
+
+def _gave_up(url: str, failure: str, attempts: int, deadline: Deadline) -> str:
+    """The final word on a download: what failed, how often, and what to change."""
+    tried = f"gave up after {attempts} attempt(s) in {deadline.elapsed():.0f} s"
+    setting = f"{DEADLINE_ENV}={deadline.seconds:g} s"
+    if attempts < ATTEMPTS:
+        return (f"cannot download {url}: {failure} ({tried}: {setting} leaves no time for "
+                f"another); raise {DEADLINE_ENV} for a slow link, or pick another mirror "
+                f"with LAB_DEBIAN_MIRROR")
+    return (f"cannot download {url}: {failure} ({tried}); check the network, or pick "
+            f"another mirror with LAB_DEBIAN_MIRROR ({setting} bounds each download)")
+
+
+def _attempt(url: str, part: Path, size: int | None, label: str, deadline: Deadline,
+             announce: bool) -> tuple[str, int]:
+    """One try: open, copy, and make sure the whole body arrived."""
+    with _open_source(url, deadline) as (stream, remote_size):
+        total = size if size is not None else remote_size
+        if announce:
+            _log(f"downloading {label} ({_megabytes(total)})")
+        actual_sha, written = _copy(stream, part, total, label, url, deadline)
+    if remote_size is not None and written < remote_size:
+        raise _Transient(f"the connection closed after {written} of {remote_size} bytes")
+    return actual_sha, written
 
 
 def _is_cached(dest: Path, sha256: str, size: int | None) -> bool:
@@ -93,17 +233,17 @@ def _log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def _open_source(url: str) -> Iterator[tuple[Readable, int | None]]:
+def _open_source(url: str, deadline: Deadline) -> Iterator[tuple[Readable, int | None]]:
     """Open url for streaming; yields the byte stream and its size if known."""
     scheme = urlparse(url).scheme
     if scheme == "file":
         with _open_file_url(url) as opened:
             yield opened
     elif scheme in ("http", "https"):
-        with _open_http(url) as opened:
+        with _open_http(url, deadline) as opened:
             yield opened
     else:
-        raise LabError(
+        raise DownloadError(
             f"cannot download {url}: unsupported URL scheme {scheme!r} "
             f"(use http://, https:// or file://)"
         )
@@ -116,30 +256,64 @@ def _open_file_url(url: str) -> Iterator[tuple[Readable, int | None]]:
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise LabError(f"cannot download {url}: {exc.strerror or exc}") from exc
+        raise DownloadError(f"cannot download {url}: {exc.strerror or exc}") from exc
     with handle:
         yield handle, path.stat().st_size
 
 
 @contextlib.contextmanager
-def _open_http(url: str) -> Iterator[tuple[Readable, int | None]]:
-    """HTTP(S) source; turns transport and status errors into LabError."""
+def _open_http(url: str, deadline: Deadline) -> Iterator[tuple[Readable, int | None]]:
+    """HTTP(S) source: a failed connection or a server error is worth another
+    attempt; any other status is final. Each read waits at most READ_TIMEOUT_SECONDS,
+    and never past the deadline."""
+    read_timeout = max(0.1, min(READ_TIMEOUT_SECONDS, deadline.remaining()))
     try:
-        response = requests.get(url, stream=True, timeout=TIMEOUT_SECONDS)
+        response = requests.get(url, stream=True,
+                                timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout))
+    except TRANSIENT as exc:
+        raise _Transient(_describe(exc)) from exc
     except requests.RequestException as exc:
-        raise LabError(f"cannot download {url}: {exc}; check the network or {ENV_HINT}") from exc
+        raise DownloadError(f"cannot download {url}: {exc}; check the URL or {ENV_HINT}") from exc
     with response:
+        if response.status_code in RETRY_STATUSES:
+            raise _Transient(f"HTTP {response.status_code} {response.reason}")
         if response.status_code != 200:
-            raise LabError(
+            raise DownloadError(
                 f"cannot download {url}: HTTP {response.status_code} "
                 f"{response.reason}; check the URL or {ENV_HINT}"
             )
-        length = response.headers.get("Content-Length")
         response.raw.decode_content = True
-        yield response.raw, int(length) if length and length.isdigit() else None
+        yield response.raw, _body_length(response)
 
 
-def _copy(stream: Readable, part: Path, total: int | None, label: str) -> tuple[str, int]:
+def _body_length(response: requests.Response) -> int | None:
+    """Content-Length, when it is the length of the bytes we will read (not encoded)."""
+    length = response.headers.get("Content-Length", "")
+    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    return int(length) if length.isdigit() and not encoded else None
+
+
+def _read(stream: Readable) -> bytes:
+    """One read of the body; a connection that drops or stalls mid-body is transient.
+    read1 returns what one receive brings, so a server trickling bytes cannot keep
+    a read (and the deadline check after it) waiting for a whole chunk."""
+    read = getattr(stream, "read1", stream.read)
+    try:
+        return bytes(read(READ_CHUNK))
+    except TRANSIENT as exc:
+        raise _Transient(_describe(exc)) from exc
+
+
+def _describe(error: BaseException) -> str:
+    """A one-line reason for a transport error; urllib3's ProtocolError carries
+    (message, cause), and its message says it all."""
+    first = error.args[0] if error.args else None
+    text = first if isinstance(first, str) and len(error.args) == 2 else str(error)
+    return f"{type(error).__name__}: {text or 'no details'}"
+
+
+def _copy(stream: Readable, part: Path, total: int | None, label: str, url: str,
+          deadline: Deadline) -> tuple[str, int]:
     """Copy stream into part with a progress bar; returns (sha256, bytes written)."""
     digest = hashlib.sha256()
     written = 0
@@ -153,11 +327,17 @@ def _copy(stream: Readable, part: Path, total: int | None, label: str) -> tuple[
         leave=False,
     )
     with bar, part.open("wb") as out:
-        for chunk in iter(lambda: stream.read(CHUNK), b""):
+        for chunk in iter(lambda: _read(stream), b""):
             out.write(chunk)
             digest.update(chunk)
             written += len(chunk)
             bar.update(len(chunk))
+            if deadline.remaining() <= 0:
+                raise DownloadError(
+                    f"cannot download {url}: it did not finish within {DEADLINE_ENV}="
+                    f"{deadline.seconds:g} s ({written} bytes so far); raise {DEADLINE_ENV} "
+                    f"for a slow link, or pick a nearer mirror with LAB_DEBIAN_MIRROR"
+                )
     return digest.hexdigest(), written
 
 

@@ -29,6 +29,7 @@ class GuestError(LabError):
     Carries the tail of the guest console so the report can show it.
     """
 
-    def __init__(self, message: str, console_tail: str = "") -> None:
+    def __init__(self, message: str, console_tail: str = "", panic: str | None = None) -> None:
         super().__init__(message)
         self.console_tail = console_tail
+        self.panic = panic  # the kernel's panic message, when that is why the guest went away

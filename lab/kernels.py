@@ -2,6 +2,10 @@
 
 Layout in the cache (one directory per pinned kernel, made atomically):
     kernels/<release>_<version>/lib/modules/<release>/{vmlinuz,config,System.map,kernel/...}
+    kernels/<release>_<version>/.lab-stamp.json   (written last; see lab.cache_stamp)
+It is built under a lock (lab.cache_lock) in a staging tree of its own and
+checked against its stamp on every use, so neither a concurrent run, an
+interrupted unpack nor a changed file is ever booted.
 virtme-ng finds the modules next to the image it is given, and builds its
 initramfs (9p, virtio) from them. `build` and `source` point at the
 headers that the guest root carries, so bcc finds them when this directory is
@@ -19,6 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.archive import DebianArchive
+from lab.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
+from lab.cache_stamp import (
+    Manifest,
+    hashed_files,
+    inputs_digest,
+    stamp_problem,
+    tree_digests,
+    write_stamp,
+)
 from lab.catalog import KernelLine, LockedDeb, LockedKernel, lock_entry, newest_image
 from lab.download import sha256_of
 from lab.errors import IntegrityError, LabError, PackageNotFound
@@ -51,13 +64,45 @@ def kernel_dir(cache: Path, kernel: LockedKernel) -> Path:
 
 
 def fetch_kernel(cache: Path, mirror: str, kernel: LockedKernel) -> KernelBuild:
-    """The pinned kernel, from the cache or freshly fetched, verified and unpacked."""
+    """The pinned kernel, from the cache or freshly fetched, verified and unpacked.
+
+    Under the entry's lock: a second process fetching the same kernel waits, then
+    reuses it. A cached kernel is used only if its stamp matches (see kernel_problem).
+    """
     build = KernelBuild(kernel.release, kernel_dir(cache, kernel))
-    if build.image.exists():
-        return build
-    debs = fetch_debs(cache, mirror, kernel, kernel.boot)
-    _unpack(debs, build, kernel)
+    with cache_lock(build.root, f"kernel {kernel.release} {kernel.version}") as writable:
+        problem = kernel_problem(build, kernel)
+        if problem is None:
+            return build
+        require_writable(writable, build.root, problem)
+        if build.root.exists():
+            print(f"not using the cached kernel {build.root}: {problem}; unpacking it again",
+                  file=sys.stderr, flush=True)
+        sweep_leftovers(build.root)
+        debs = fetch_debs(cache, mirror, kernel, kernel.boot)
+        _unpack(debs, build, kernel)
     return build
+
+
+def kernel_problem(build: KernelBuild, kernel: LockedKernel) -> str | None:
+    """None if build holds exactly what kernel's .debs unpack to; else why not."""
+    return stamp_problem(build.root, _kernel_inputs(kernel),
+                         lambda root: _kernel_manifest(root, kernel.release))
+
+
+def _kernel_inputs(kernel: LockedKernel) -> str:
+    """What an unpacked kernel is made from: its release and its locked .debs."""
+    return inputs_digest("kernel", kernel.release, [deb.sha256 for deb in kernel.boot])
+
+
+def _kernel_manifest(root: Path, release: str) -> Manifest:
+    """What boots: the bytes of vmlinuz, config and System.map (about 10 MB, hashed in
+    tens of ms), and the size of every file under lib/modules (a few thousand),
+    grouped by the top directories of the module tree."""
+    modules = f"lib/modules/{release}"
+    manifest = tree_digests(root, "lib/modules", depth=5)
+    manifest.update(hashed_files(root, [f"{modules}/{name}" for name in BOOT_FILES]))
+    return manifest
 
 
 def fetch_debs(cache: Path, mirror: str, kernel: LockedKernel,
@@ -95,13 +140,25 @@ def _verified_deb(cache: Path, archive: DebianArchive, kernel: LockedKernel,
 
 
 def _unpack(debs: list[Path], build: KernelBuild, kernel: LockedKernel) -> None:
-    """Extract outside the final place, arrange, depmod, then rename into place."""
-    staging = build.root.with_name(build.root.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for deb in debs:
-        print(f"unpacking {deb.name}", file=sys.stderr, flush=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+    """Extract into this process's own staging tree, arrange, depmod, stamp, then
+    rename into place (the caller holds the entry's lock)."""
+    work = new_staging(build.root)
+    try:
+        staging = work / "tree"
+        staging.mkdir()
+        for deb in debs:
+            print(f"unpacking {deb.name}", file=sys.stderr, flush=True)
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+        _arrange(staging, kernel)
+        write_stamp(staging, _kernel_inputs(kernel), _kernel_manifest(staging, kernel.release))
+        publish(staging, build.root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _arrange(staging: Path, kernel: LockedKernel) -> None:
+    """The layout virtme-ng boots: modules in lib/modules/<release> with the boot
+    files, the headers links, and modules.dep."""
     _move_usr_modules(staging)
     modules = staging / "lib" / "modules" / kernel.release
     if not modules.is_dir():
@@ -110,8 +167,6 @@ def _unpack(debs: list[Path], build: KernelBuild, kernel: LockedKernel) -> None:
     _place_boot_files(staging, modules, kernel.release)
     _link_headers(modules, kernel.release)
     subprocess.run(["depmod", "-a", "-b", str(staging), kernel.release], check=True)
-    shutil.rmtree(build.root, ignore_errors=True)
-    staging.rename(build.root)
 
 
 def _link_headers(modules: Path, release: str) -> None:

@@ -3,22 +3,33 @@
 The local twin of the GitHub Actions matrix: each line runs in its own pytest
 process (the same command `tox -e kernel-<line>` runs), concurrently when the
 machine has the cores for it, then the columns are merged into one report.
+
+Ctrl-C or SIGTERM stops it cleanly: the signal goes on to every running pytest
+(each powers its guest off and writes its column), no further line starts, and
+the columns that exist are still merged into the report.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from types import FrameType
+from typing import IO
 
-from lab.matrix_report import Cell, merge, read_json, write_reports
+from lab import interrupts
+from lab.matrix_report import column_path, merge, read_json, write_reports
 from lab.session import prepare
 from lab.settings import Settings
+from lab.verdict import Cell
 
 CORES_PER_GUEST = 2
+WAKE_S = 0.2  # how often the main thread wakes to run a pending signal handler
 
 
 def default_jobs() -> int:
@@ -34,18 +45,79 @@ def pytest_command(settings: Settings, line: str) -> list[str]:
             "-rxXs", "-p", "no:cacheprovider"]
 
 
+class Children:
+    """The pytest processes of one matrix run, and the signal that stopped it.
+
+    A stop signal goes on to every running child and no line starts after it.
+    The children share the matrix's process group, so Ctrl-C in a terminal
+    reaches them directly as well: the plugin takes a second signal calmly.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # RLock: the handler runs in the main thread
+        self._running: list[subprocess.Popen[bytes]] = []
+        self.stopped_by: int | None = None
+
+    def run(self, command: list[str], out: IO[str], cwd: Path) -> int | None:
+        """Run one pytest to its end: its exit code, or None if stopped before it started."""
+        with self._lock:
+            if self.stopped_by is not None:
+                return None
+            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+            self._running.append(child)
+        try:
+            return child.wait()
+        finally:
+            with self._lock:
+                self._running.remove(child)
+
+    def forward(self, signum: int, frame: FrameType | None) -> None:
+        """The matrix's SIGINT/SIGTERM handler: pass the signal on, raise nothing,
+        so the matrix waits for its children and merges what they wrote."""
+        self.stopped_by = signum
+        with self._lock:
+            for child in self._running:
+                if child.poll() is None:
+                    child.send_signal(signum)
+
+
 def run_matrix(settings: Settings, lines: Sequence[str], jobs: int) -> list[Cell]:
     """Prepare every line first (downloads and the shared root are built once),
-    then run the lines' tests and merge their report columns."""
+    then run the lines' tests and merge their report columns, also when stopped
+    by a signal (then KeyboardInterrupt follows, once the report is written)."""
     for line in lines:
         prepare(settings, line)
-    columns = [settings.output / "report" / f"{line}.json" for line in lines]
+    columns = [column_path(settings.output, line) for line in lines]
     for column in columns:
         column.unlink(missing_ok=True)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        codes = list(pool.map(lambda line: _run_line(settings, line), lines))
+    children = Children()
+    previous = interrupts.install(children.forward)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_run_line, settings, line, children) for line in lines]
+            codes = _results(futures)
+    finally:
+        interrupts.restore(previous)
     for line, code in zip(lines, codes, strict=True):
-        print(f"kernel {line}: pytest exited {code}", file=sys.stderr)
+        print(f"kernel {line}: " + ("not started" if code is None else f"pytest exited {code}"),
+              file=sys.stderr)
+    cells = _merge_columns(settings, lines, columns)
+    if children.stopped_by is not None:
+        raise KeyboardInterrupt(f"{signal.Signals(children.stopped_by).name} received")
+    return cells
+
+
+def _results(futures: list[Future[int | None]]) -> list[int | None]:
+    """Wait in short steps: Python runs a signal handler only in the main thread,
+    and only between bytecodes, so a main thread blocked until every line ends
+    would hear Ctrl-C or SIGTERM only then."""
+    while wait(futures, timeout=WAKE_S).not_done:
+        pass
+    return [future.result() for future in futures]
+
+
+def _merge_columns(settings: Settings, lines: Sequence[str], columns: list[Path]) -> list[Cell]:
+    """The report of the columns that exist; a line without one is named."""
     cells = merge(read_json(c for c in columns if c.exists()))
     missing = [line for line, column in zip(lines, columns, strict=True) if not column.exists()]
     if missing:
@@ -56,13 +128,14 @@ def run_matrix(settings: Settings, lines: Sequence[str], jobs: int) -> list[Cell
     return cells
 
 
-def _run_line(settings: Settings, line: str) -> int:
+def _run_line(settings: Settings, line: str, children: Children) -> int | None:
+    if children.stopped_by is not None:
+        return None
     log = settings.output / f"pytest-{line}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"kernel {line}: running (log: {log})", file=sys.stderr, flush=True)
     with open(log, "w") as out:
-        return subprocess.run(pytest_command(settings, line), stdout=out, stderr=subprocess.STDOUT,
-                              cwd=settings.project, check=False).returncode
+        return children.run(pytest_command(settings, line), out, settings.project)
 
 
 def merge_files(paths: Sequence[Path], output: Path) -> str:

@@ -7,66 +7,39 @@ Markdown table authors paste into their tutorial's README.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from lab.outcome import Outcome
-from lab.scenario import Scenario
-
-PASS, FAIL = "pass", "fail"
-EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
-SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
-           UNEXPECTED_PASS: "⚠️ unexpected pass"}
-REASON_CHARS = 160
+from lab.verdict import PASS, SYMBOLS, Cell
 
 
-@dataclass(frozen=True)
-class Cell:
-    kernel: str
-    tutorial: str
-    verdict: str
-    reason: str
-    stage: str
-    timings: dict[str, float] = field(default_factory=dict)
-    evidence: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """Whether the cell agrees with what the scenario records."""
-        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE)
-
-
-def cell_for(outcome: Outcome, scenario: Scenario, kernel: str) -> Cell:
-    recorded = scenario.incompatible.get(kernel)
-    if outcome.passed:
-        verdict = UNEXPECTED_PASS if recorded else PASS
-        reason = f"recorded as incompatible ({recorded}) but passed" if recorded else ""
-    else:
-        verdict = EXPECTED_INCOMPATIBLE if recorded else FAIL
-        reason = recorded or _one_line(outcome)
-    return Cell(kernel, scenario.name, verdict, _clip(reason), outcome.stage,
-                dict(outcome.timings), str(outcome.evidence or ""))
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename: the report is rewritten after
+    every cell and the run may be killed at any moment, so a reader (or the next
+    merge) sees the old file or the new one, never half of one. The temporary
+    name is unique: `lab matrix` runs several pytest processes on one output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def _one_line(outcome: Outcome) -> str:
-    for result in outcome.results:
-        if result.problems:
-            return f"{outcome.stage}: {result.expectation.summary}: {result.problems[0]}"
-    first = outcome.message.strip().splitlines()[:1] or ["no detail"]
-    return f"{outcome.stage}: {first[0]}"
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
+def column_path(output: Path, line: str) -> Path:
+    """Where a run writes the column of one kernel line, for `lab report` to merge."""
+    return output / "report" / f"{line}.json"
 
 
 def write_json(path: Path, cells: Iterable[Cell]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps([asdict(c) for c in cells], indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    _write_atomic(path, json.dumps([asdict(c) for c in cells], indent=2, ensure_ascii=False)
+                  + "\n")
 
 
 def read_json(paths: Iterable[Path]) -> list[Cell]:
@@ -110,5 +83,20 @@ def write_reports(directory: Path, cells: Sequence[Cell]) -> tuple[Path, Path]:
     """lab-report.md and lab-report.json for these cells."""
     md, js = directory / "lab-report.md", directory / "lab-report.json"
     write_json(js, cells)
-    md.write_text("# eBPF tutorials x kernels\n\n" + markdown(cells))
+    _write_atomic(md, "# eBPF tutorials x kernels\n\n" + markdown(cells))
     return md, js
+
+
+def write_columns(output: Path, cells: Sequence[Cell]) -> list[Path]:
+    """One column file per kernel line of these cells (a run may boot several)."""
+    lines = sorted({c.kernel for c in cells}, key=_kernel_key)
+    paths = [column_path(output, line) for line in lines]
+    for line, path in zip(lines, paths, strict=True):
+        write_json(path, [c for c in cells if c.kernel == line])
+    return paths
+
+
+def write_run(output: Path, cells: Sequence[Cell]) -> tuple[Path, Path]:
+    """Everything a run writes about its cells: the columns, then both reports."""
+    write_columns(output, cells)
+    return write_reports(output, cells)

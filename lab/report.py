@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lab.cause import cause_of
 from lab.outcome import Outcome
 
 CAPTURE_TAIL_LINES = 40
@@ -9,7 +10,8 @@ CAPTURE_TAIL_LINES = 40
 
 def failure_text(outcome: Outcome, kernel: str) -> str:
     """What a tutorial author needs to see first: which stage, which expectation."""
-    lines = [f"{outcome.scenario} on kernel {kernel} failed at stage '{outcome.stage}'"]
+    lines = [f"{outcome.scenario} on kernel {kernel} failed at stage '{outcome.stage}': "
+             f"{cause_of(outcome)}"]
     if outcome.message:
         lines.append(outcome.message)
     for result in outcome.results:

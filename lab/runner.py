@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from lab.errors import GuestError
 from lab.guest_files import install_guest_files
+from lab.kernel_health import kmsg_messages, last_sequence, splats
 from lab.matcher import ExpectationResult, Record, evaluate_all
 from lab.outcome import Outcome
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario, Step
 from lab.vm import GuestVM
-from lab.vng_command import GUEST_WORK_DIR
+from lab.vng_command import GUEST_RO_DIR
+from lab.workspace import Workspace
 
 PID_MARK = "__LAB_PID__"
 # The newline matters: pexpect matches as output arrives, and "\d+" alone would
@@ -31,6 +32,11 @@ PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
 UNLOAD_DEADLINE_S = 10.0
+RECOVER_S = 5.0
+LOG_TAIL_CHARS = 6000
+# Every record of the kernel log, without waiting for new ones; read(2) on
+# /dev/kmsg returns one record, so the block size only has to hold the longest.
+KMSG_DUMP = "dd if=/dev/kmsg iflag=nonblock bs=64k status=none 2>/dev/null"
 
 
 class StageFailed(Exception):
@@ -38,24 +44,35 @@ class StageFailed(Exception):
 
 
 class ScenarioRunner:
-    """Runs scenarios one after another in one guest, leaving it clean after each."""
+    """Runs scenarios one after another in one guest, leaving it clean after each.
 
-    def __init__(self, vm: GuestVM, project: Path, kernel_config: Mapping[str, str]) -> None:
+    After a failed scenario the console is taken back (interrupt, then a
+    short deadline for the shell to answer); a guest that does not answer,
+    died, or keeps programs loaded is marked `needs_reboot`, and the session
+    replaces it before the next scenario, so each verdict is the scenario's own.
+    """
+
+    def __init__(self, vm: GuestVM, project: Path, kernel_config: Mapping[str, str],
+                 run_dir: Path, ro_dir: Path) -> None:
         self.vm = vm
         self.project = project
         self.kernel_config = kernel_config
-        install_guest_files(vm.spec.work_dir)
-        vm.console.check(f"export PATH={GUEST_WORK_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
+        self.run_dir = run_dir
+        install_guest_files(ro_dir)
+        vm.console.check(f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
         self.baseline_programs = self._programs_loaded()
         self.needs_reboot = False
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         outcome = Outcome(scenario.name)
-        work = _Workspace(self.vm.spec.work_dir, scenario, self.project)
-        outcome.evidence = work.host
+        work = Workspace(self.run_dir, scenario.name, self.project / scenario.program)
+        outcome.evidence = work.evidence
         loader_pid: int | None = None
+        cursor = 0
         try:
             self._preflight(scenario)
+            outcome.stage = "build"
+            cursor = self._kmsg_cursor(work)
             self._timed(outcome, "build", lambda: self._build(scenario, work))
             if load_program:
                 outcome.stage = "load"
@@ -71,33 +88,88 @@ class ScenarioRunner:
             if not outcome.passed:
                 outcome.message = "expectations not met"
         except (StageFailed, GuestError) as error:
-            outcome.message = str(error)
-            if isinstance(error, GuestError):
-                outcome.console_tail = error.console_tail
+            self._failed(outcome, error)
         finally:
-            if not outcome.passed:
-                self._diagnose(work, outcome)
-            leftover = self._cleanup(work, loader_pid)
-        if leftover:
-            self.needs_reboot = True
-            if outcome.passed:
-                outcome.passed, outcome.stage, outcome.message = False, "cleanup", leftover
-            else:
-                outcome.message += f"\n{leftover}"
+            self._finish(scenario, work, outcome, loader_pid, cursor)
         return outcome
 
-    def _diagnose(self, work: _Workspace, outcome: Outcome) -> None:
+    def _failed(self, outcome: Outcome, error: StageFailed | GuestError) -> None:
+        outcome.message = str(error)
+        if isinstance(error, GuestError):
+            outcome.console_tail = error.console_tail
+            if error.panic is not None:
+                outcome.stage = "kernel"
+            self.needs_reboot = self.needs_reboot or not self.vm.alive
+
+    def _finish(self, scenario: Scenario, work: Workspace, outcome: Outcome,
+                loader_pid: int | None, cursor: int) -> None:
+        """Take the console back, keep the evidence, clean up, check the kernel log."""
+        if not outcome.passed:
+            self._recover()
+            self._diagnose(work, outcome)
+        if self.usable:
+            leftover = self._cleanup(work, loader_pid)
+            if leftover:
+                self.needs_reboot = True
+                _fail(outcome, "cleanup", leftover)
+            self._check_kernel_log(scenario, work, outcome, cursor)
+        work.keep_logs()
+        outcome.logs = {log: work.read(log)[-LOG_TAIL_CHARS:] for log in ("build", "load")}
+
+    @property
+    def usable(self) -> bool:
+        """Whether the guest can still take commands (not dead, console not lost)."""
+        return self.vm.alive and not self.needs_reboot
+
+    def _recover(self) -> None:
+        """A failed step may leave its program holding the console: interrupt it and
+        give the shell a few seconds to answer; otherwise the guest is replaced."""
+        if not self.usable:
+            self.needs_reboot = True
+            return
+        try:
+            self.vm.console.interrupt()
+        except OSError:
+            pass
+        if not self.vm.console.answers(RECOVER_S):
+            self.needs_reboot = True
+
+    def _diagnose(self, work: Workspace, outcome: Outcome) -> None:
         """Keep what explains a failure next to the logs: console and dmesg tails."""
         if not outcome.console_tail:
             outcome.console_tail = self.vm.console_tail()
-        (work.host / "console-tail.log").write_text(outcome.console_tail)
+        work.write("console-tail.log", outcome.console_tail)
+        if not self.usable:
+            return  # the console is lost: its tail is all there is
         try:
             self.vm.console.run(f"dmesg | tail -n 200 > {work.guest_log('dmesg')}", 30)
             # lost trace events show up here as overruns
             self.vm.console.run("grep -H . /sys/kernel/tracing/per_cpu/cpu*/stats "
                                 f"> {work.guest_log('trace-stats')}", 30)
         except GuestError:
-            pass  # the guest is gone: the console tail is all there is
+            self.needs_reboot = True
+
+    def _kmsg_cursor(self, work: Workspace) -> int:
+        """The kernel log's last sequence number now: later records are this scenario's.
+        Also makes the scenario's output directory in the share."""
+        output = self.vm.console.check(
+            f"rm -rf {work.guest_out} && mkdir -p {work.guest_out} && "
+            f"{KMSG_DUMP} | tail -n 1", 30)
+        return last_sequence(output)
+
+    def _check_kernel_log(self, scenario: Scenario, work: Workspace, outcome: Outcome,
+                          cursor: int) -> None:
+        """A warning, oops, lockup or stall logged during the scenario fails it at
+        'kernel', whatever the trace showed (unless the scenario accepts it)."""
+        try:
+            self.vm.console.run(f"{KMSG_DUMP} | awk -F, -v s={cursor} "
+                                f"'/^[0-9]/ && $2+0 > s' > {work.guest_log('kmsg')}", 30)
+        except GuestError:
+            self.needs_reboot = True
+            return
+        found = splats(kmsg_messages(work.read("kmsg")), scenario.accepted_kernel_messages)
+        if found:
+            _fail(outcome, "kernel", "the kernel logged: " + "\n".join(found))
 
     def _timed(self, outcome: Outcome, stage: str, action):  # type: ignore[no-untyped-def]
         outcome.stage = stage
@@ -113,7 +185,7 @@ class ScenarioRunner:
         if missing:
             raise StageFailed(describe_missing(self.vm.spec.release, missing, {}))
 
-    def _build(self, scenario: Scenario, work: _Workspace) -> None:
+    def _build(self, scenario: Scenario, work: Workspace) -> None:
         console = self.vm.console
         console.check(f"rm -rf {work.guest} && mkdir -p {work.guest} && "
                       f"cp -r {work.guest_src}/. {work.guest}/ && cd {work.guest}", 60)
@@ -122,8 +194,7 @@ class ScenarioRunner:
             if result.status != 0:
                 raise StageFailed(f"build command `{command}` exited {result.status}:\n"
                                   + work.read("build")[-3000:])
-
-    def _start_loader(self, scenario: Scenario, work: _Workspace) -> int:
+    def _start_loader(self, scenario: Scenario, work: Workspace) -> int:
         """Start the loader in the background, on an empty trace buffer; its pid."""
         console = self.vm.console
         console.check("echo > /sys/kernel/tracing/trace", 30)
@@ -131,7 +202,7 @@ class ScenarioRunner:
                                "echo $!", 30)
         return int(output.strip().splitlines()[-1])
 
-    def _wait_ready(self, scenario: Scenario, work: _Workspace, pid: int) -> None:
+    def _wait_ready(self, scenario: Scenario, work: Workspace, pid: int) -> None:
         """Until the loader says its probes are attached; it must stay alive meanwhile."""
         console = self.vm.console
         ready = re.compile(scenario.load.ready, re.MULTILINE)
@@ -203,7 +274,7 @@ class ScenarioRunner:
         return [{"pid": pid, **step.variables, **m.groupdict()}
                 for m in map(collect.search, output.splitlines()) if m]
 
-    def _capture(self, scenario: Scenario, work: _Workspace, loader_pid: int | None,
+    def _capture(self, scenario: Scenario, work: Workspace, loader_pid: int | None,
                  records: dict[str, list[Record]]) -> tuple[str, list[ExpectationResult]]:
         """trace_pipe: detach, then drain what the probes wrote. output: read the
         program's own output until the expectations hold or the settle deadline."""
@@ -227,7 +298,7 @@ class ScenarioRunner:
         if pid is not None:
             self.vm.console.run(f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null", 60)
 
-    def _cleanup(self, work: _Workspace, loader_pid: int | None) -> str:
+    def _cleanup(self, work: Workspace, loader_pid: int | None) -> str:
         """Leave the guest as the next scenario expects it: nothing attached, empty
         trace. Returns what could not be cleaned, if anything."""
         try:
@@ -235,7 +306,8 @@ class ScenarioRunner:
             self.vm.console.run(f"cd /; rm -rf {work.guest}; echo > /sys/kernel/tracing/trace", 60)
             return self._wait_programs_unloaded()
         except GuestError:
-            return ""  # the guest is gone; the fixture notices and boots a new one
+            self.needs_reboot = True  # the guest is gone or lost: the session replaces it
+            return ""
 
     def _wait_programs_unloaded(self) -> str:
         """The kernel frees a program shortly after its last user exits: poll briefly."""
@@ -253,25 +325,15 @@ class ScenarioRunner:
         return int(lines[-1]) if lines and lines[-1].isdigit() else 0
 
 
-class _Workspace:
-    """Host and guest paths of one scenario run (host dir is shared at /lab)."""
-
-    def __init__(self, host_root: Path, scenario: Scenario, project: Path) -> None:
-        self.host = host_root / scenario.name
-        shutil.rmtree(self.host, ignore_errors=True)
-        shutil.copytree(project / scenario.program, self.host / "src")
-        self.guest_src = f"{GUEST_WORK_DIR}/{scenario.name}/src"
-        self.guest = f"/tmp/lab/{scenario.name}"
-        self._guest_dir = f"{GUEST_WORK_DIR}/{scenario.name}"
-
-    def guest_log(self, name: str) -> str:
-        return f"{self._guest_dir}/{name}.log"
-
-    def read(self, name: str) -> str:
-        try:
-            return (self.host / f"{name}.log").read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+def _fail(outcome: Outcome, stage: str, why: str) -> None:
+    """A failure found after the scenario ran. A kernel splat is the verdict whatever
+    happened before (it may be why a step failed); leftovers of a failed scenario
+    only add to its message, the failure stays the scenario's own."""
+    if outcome.passed or stage == "kernel":
+        earlier = "" if outcome.passed else f"\n(also failed at {outcome.stage}: {outcome.message})"
+        outcome.passed, outcome.stage, outcome.message = False, stage, why + earlier
+    else:
+        outcome.message += f"\n{why}"
 
 
 def _in_background_with_pid(command: str) -> str:

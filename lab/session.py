@@ -25,6 +25,7 @@ from lab.scenario import Scenario
 from lab.settings import Settings
 from lab.vm import GuestVM
 from lab.vng_command import GuestSpec
+from lab.workspace import share_dirs
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def prepare(settings: Settings, line: str) -> Prepared:
     return Prepared(kernel, build, rootfs, accel, config)
 
 
-def guest_spec(prepared: Prepared, work_dir: Path) -> GuestSpec:
+def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
+               extra_append: tuple[str, ...] = ()) -> GuestSpec:
     return GuestSpec(
         image=prepared.build.image,
         modules=prepared.build.modules,
@@ -61,61 +63,97 @@ def guest_spec(prepared: Prepared, work_dir: Path) -> GuestSpec:
         rootfs=prepared.rootfs,
         work_dir=work_dir,
         accel=prepared.accel.accel,
+        ro_dir=ro_dir,
+        extra_append=extra_append,
     )
 
 
 class KernelLab:
-    """A booted kernel line that runs scenarios; one per kernel per test session."""
+    """A kernel line that runs scenarios in its guest; one per kernel per test session.
+
+    Lifecycle: `start()` prepares and boots; `run()` makes sure the guest is
+    clean (a new one when the last scenario left it dead, stuck or dirty) and
+    runs a scenario; `close()` powers it off. A line that cannot be prepared or
+    booted does not raise: every scenario gets a `boot` outcome with the reason
+    and the console, so the line still has its column in the report.
+    """
 
     def __init__(self, settings: Settings, line: str) -> None:
         self.settings = settings
         self.line = line
-        self.prepared = prepare(settings, line)
         self.work_dir = settings.output / "runs" / line
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True)
         self.boots = 0
+        self.failure: str | None = None
+        self.failure_tail = ""
+        self.prepared: Prepared | None = None
         self._vm: GuestVM | None = None
         self._runner: ScenarioRunner | None = None
 
     @property
-    def accel(self) -> AccelChoice:
-        return self.prepared.accel
+    def accel(self) -> AccelChoice | None:
+        return self.prepared.accel if self.prepared else None
 
-    @property
-    def vm(self) -> GuestVM:
-        """The running guest; a new one if it died or a scenario left programs loaded."""
+    def start(self) -> None:
+        """Prepare and boot; a failure is kept for every scenario, not raised."""
+        try:
+            if self.prepared is None:
+                self.prepared = prepare(self.settings, self.line)
+            self._boot()
+        except LabError as error:
+            self._give_up(error)
+
+    def ensure_clean(self) -> None:
+        """A new guest if the last one died, lost its console or kept programs loaded."""
+        if self.failure is not None:
+            return
         dirty = self._runner is not None and self._runner.needs_reboot
         if self._vm is None or not self._vm.alive or dirty:
-            self._boot()
-        assert self._vm is not None
-        return self._vm
+            if self._vm is not None:
+                print(f"kernel {self.line}: the guest died or is not clean; booting a new one",
+                      file=sys.stderr, flush=True)
+            self.start()
+
+    def _give_up(self, error: LabError) -> None:
+        """The line cannot run: keep why (and the console) for every scenario."""
+        self.close()
+        what = "booted" if self.prepared else "prepared"
+        self.failure = f"kernel {self.line} could not be {what}: {error}"
+        self.failure_tail = error.console_tail if isinstance(error, GuestError) else ""
+        print(self.failure, file=sys.stderr, flush=True)
 
     def _boot(self) -> None:
-        if self._vm is not None:
-            print(f"kernel {self.line}: the guest died or is not clean; booting a new one",
-                  file=sys.stderr)
-            self._vm.close()
-        spec = guest_spec(self.prepared, self.work_dir)
-        print(f"booting {self.prepared.kernel.release} ({self.accel.accel})...",
+        assert self.prepared is not None
+        self.close()
+        self._runner = None
+        share, ro = share_dirs(self.work_dir)
+        spec = guest_spec(self.prepared, share, ro, self.settings.guest_append)
+        print(f"booting {self.prepared.kernel.release} ({self.prepared.accel.accel})...",
               file=sys.stderr, flush=True)
         self._vm = GuestVM(spec, self.work_dir / "console.log").start()
         self.boots += 1
         print(f"kernel {self.line} booted in {self._vm.boot_seconds:.1f} s", file=sys.stderr,
               flush=True)
-        self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config)
+        self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config,
+                                      self.work_dir, ro)
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
-        """Run one scenario; a guest that cannot be (re)booted fails it at 'boot'."""
-        try:
-            self.vm  # noqa: B018  (boots, or boots again after a guest death)
-        except LabError as error:
-            tail = error.console_tail if isinstance(error, GuestError) else ""
-            return Outcome(scenario.name, stage="boot", message=str(error), console_tail=tail)
-        assert self._runner is not None
+        """Run one scenario on a clean guest; a line that cannot boot fails it at 'boot'."""
+        self.ensure_clean()
+        if self.failure is not None or self._runner is None:
+            return Outcome(scenario.name, stage="boot", message=self.failure or "no guest",
+                           console_tail=self.failure_tail)
         return self._runner.run(scenario, load_program=load_program)
 
     def close(self) -> None:
         if self._vm is not None:
             self._vm.close()
             self._vm = None
+
+    def __enter__(self) -> KernelLab:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

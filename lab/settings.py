@@ -7,6 +7,7 @@ restored directory and authors can keep several caches apart.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,16 @@ def parse_accel(value: str) -> str:
     return choice
 
 
+def parse_guest_append(value: str) -> tuple[str, ...]:
+    """LAB_GUEST_APPEND: kernel arguments added to every guest's command line, split
+    as a shell would. It lets the fault tests make a boot fail (say
+    `console=ttyS0 rdinit=/nonexistent`) without touching the kernel cache."""
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as error:
+        raise LabError(f"LAB_GUEST_APPEND={value!r}: {error}") from error
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved locations and choices for one lab run."""
@@ -52,6 +63,7 @@ class Settings:
     cache: Path
     output: Path
     accel: str
+    guest_append: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
@@ -63,6 +75,7 @@ class Settings:
             cache=default_cache_dir(environ),
             output=output,
             accel=parse_accel(environ.get("LAB_ACCEL", "auto")),
+            guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
         )
 
     @property

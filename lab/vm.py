@@ -66,9 +66,14 @@ class GuestVM:
         log = open(self.console_log, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
         log.write(f"\n===== {' '.join(command)}\n")
         started = time.monotonic()
-        self._child = pexpect.spawn(command[0], command[1:], encoding="utf-8",
-                                    codec_errors="replace", dimensions=(50, 250),
-                                    env=os.environ.copy())
+        try:
+            self._child = pexpect.spawn(command[0], command[1:], encoding="utf-8",
+                                        codec_errors="replace", dimensions=(50, 250),
+                                        env=os.environ.copy())
+        except pexpect.ExceptionPexpect as error:
+            log.close()
+            raise GuestError(f"cannot start {command[0]}: {error} (is virtme-ng installed "
+                             "in this environment?)") from error
         self._child.logfile_read = log
         self._console = GuestConsole(self._child, self.console_tail)
         self._console.expect(FIRST_PROMPT, self.boot_timeout, "the guest to boot to a shell")

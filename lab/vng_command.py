@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 GUEST_WORK_DIR = "/lab"
+# Read-only inside the read-write share: the lab's tools and the tutorials'
+# sources. QEMU enforces read-only on the export, so the host may write there.
+GUEST_RO_DIR = f"{GUEST_WORK_DIR}/ro"
+# A panic must end the VM, never reboot it or hang it: virtme-ng adds these
+# only for --exec scripts, and the lab drives an interactive shell.
+PANIC_APPEND = ("panic=-1",)
+QEMU_OPTS = ("-no-reboot",)
 
 
 @dataclass(frozen=True)
@@ -16,17 +24,18 @@ class GuestSpec:
     modules: Path
     release: str
     rootfs: Path
-    work_dir: Path
+    work_dir: Path  # shared read-write at /lab: the guest writes its logs there
     accel: str  # "kvm" or "tcg"
+    ro_dir: Path | None = None  # shared read-only at /lab/ro: tools and sources
     cpus: int = 2
     memory: str = "2G"
     extra_append: tuple[str, ...] = field(default=())
 
 
-def vng_command(spec: GuestSpec) -> list[str]:
+def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
     """vng argv: the lab root, 9p shares, the kernel's modules over /lib/modules.
 
-    virtme-ng itself adds panic=-1 and QEMU -no-reboot, so a panic ends the VM.
+    `extra` (e.g. --exec for the benchmark's bare run) goes at the end.
     """
     command = [
         "vng",
@@ -38,8 +47,11 @@ def vng_command(spec: GuestSpec) -> list[str]:
         "--rodir", f"/usr/lib/modules/{spec.release}={spec.modules}",
         "--rwdir", f"{GUEST_WORK_DIR}={spec.work_dir}",
     ]
+    if spec.ro_dir is not None:
+        command += ["--rodir", f"{GUEST_RO_DIR}={spec.ro_dir}"]
     if spec.accel == "tcg":
         command.append("--disable-kvm")
-    for arg in spec.extra_append:
+    for arg in (*PANIC_APPEND, *spec.extra_append):
         command += ["--append", arg]
-    return command
+    # `=`: argparse would take a lone "-no-reboot" for an option of vng's own
+    return [*command, *(f"--qemu-opts={opt}" for opt in QEMU_OPTS), *extra]

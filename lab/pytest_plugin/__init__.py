@@ -9,4 +9,5 @@ from lab.pytest_plugin.hooks import (  # noqa: F401  (pytest finds hooks by name
     pytest_generate_tests,
     pytest_sessionfinish,
     pytest_terminal_summary,
+    pytest_unconfigure,
 )

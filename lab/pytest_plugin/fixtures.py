@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.errors import LabError
 from lab.pytest_plugin.hooks import SETTINGS, SUMMARY
 from lab.session import KernelLab
 from lab.settings import Settings
@@ -19,25 +18,35 @@ def lab_settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture(scope="session")
 def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterator[KernelLab]:
-    """The booted kernel line named by the test's parameter; shared by its tests.
+    """The kernel line named by the test's parameter, booted; shared by its tests.
 
-    Preparing (downloads, root build, boot) prints progress live: pytest's
-    capture is suspended for it, since it can take minutes on a cold cache.
+    A line that cannot be prepared or booted is not a setup error: each of its
+    tests gets an outcome at stage `boot` with the reason and the console tail,
+    so the line still has its column in the report. Preparing (downloads, root
+    build, boot) prints progress live: pytest's capture is suspended for it,
+    since it can take minutes on a cold cache.
     """
     line: str = request.param
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        try:
-            lab = KernelLab(lab_settings, line)
-            lab.vm  # noqa: B018  (boot now, so the first test's time is its own)
-        except LabError as error:
-            pytest.fail(f"kernel {line} could not be prepared or booted: {error}", pytrace=False)
-    request.config.stash[SUMMARY].append(
-        f"kernel {line}: {lab.prepared.kernel.package} {lab.prepared.kernel.version}, "
-        f"acceleration {lab.accel.accel} ({lab.accel.reason})")
+    summary = request.config.stash[SUMMARY]
+    lab = KernelLab(lab_settings, line)
     try:
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            lab.start()  # boot now, so the first test's time is its own
+        summary.append(describe_line(lab))
         yield lab
     finally:
         boots = lab.boots
-        lab.close()
-        request.config.stash[SUMMARY].append(f"kernel {line}: {boots} boot(s), guest powered off")
+        lab.close()  # also after Ctrl-C or SIGTERM in start(): no QEMU outlives the run
+        summary.append(f"kernel {line}: {boots} boot(s), guest powered off")
+
+
+def describe_line(lab: KernelLab) -> str:
+    """The summary line of a kernel: what was booted and how, or why it could not be."""
+    prepared = lab.prepared
+    if prepared is None:
+        return f"kernel {lab.line}: not prepared: {lab.failure}"
+    kernel, accel = prepared.kernel, prepared.accel
+    text = (f"kernel {lab.line}: {kernel.package} {kernel.version}, "
+            f"acceleration {accel.accel} ({accel.reason})")
+    return text if lab.failure is None else f"{text}; not booted: {lab.failure}"

@@ -1,20 +1,25 @@
-"""Hooks: the --kernel option, parametrization by scenario x kernel, the summary."""
+"""Hooks: the --kernel option, parametrization by scenario x kernel, the report and
+the summary, and SIGTERM handled like Ctrl-C while guests may be running."""
 
 from __future__ import annotations
 
 import pytest
 
+from lab import interrupts
 from lab.catalog import load_catalog
 from lab.errors import LabError
-from lab.matrix_report import write_json, write_reports
+from lab.matrix_report import write_run
 from lab.pytest_plugin.options import parse_kernels
-from lab.pytest_plugin.verdict import CELLS
-from lab.scenario import load_scenarios
+from lab.pytest_plugin.verdict import CELLS, REPORT_DIR
+from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 
 SETTINGS = pytest.StashKey[Settings]()
 KERNELS = pytest.StashKey[list[str]]()
+SCENARIOS = pytest.StashKey[list[Scenario]]()
 SUMMARY = pytest.StashKey[list[str]]()
+PREVIOUS_HANDLERS = pytest.StashKey[dict[int, interrupts.Handler]]()
+STOPPER = pytest.StashKey[interrupts.StopOnce]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,9 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = Settings.from_env(cwd=config.rootpath)
         known = load_catalog(settings.catalog_file)
         config.stash[KERNELS] = parse_kernels(requested, known)
+        # here, not in pytest_generate_tests, where any error is a collection traceback
+        config.stash[SCENARIOS] = load_scenarios(settings.scenarios_dir, known.keys())
     except (LabError, ValueError) as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
+    config.stash[REPORT_DIR] = settings.output
+    config.stash[STOPPER] = interrupts.StopOnce()
+    config.stash[PREVIOUS_HANDLERS] = interrupts.install(config.stash[STOPPER])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give back the signal handlers pytest_configure replaced (pytester runs nest)."""
+    interrupts.restore(config.stash.get(PREVIOUS_HANDLERS, {}))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -49,8 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not kernels:  # reported as a usage error once collection is over
         metafunc.parametrize(["lab_kernel", "lab_scenario"], [(None, None)], ids=["no-kernel"])
         return
-    settings = metafunc.config.stash[SETTINGS]
-    scenarios = load_scenarios(settings.scenarios_dir)
+    scenarios = metafunc.config.stash[SCENARIOS]
     marker = metafunc.definition.get_closest_marker("lab_scenarios")
     if marker:
         unknown = set(marker.args) - {s.name for s in scenarios}
@@ -75,21 +89,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Write the compatibility report of the cells this session judged, whatever
-    plugins print the summary (the terminal reporter may be off)."""
+    plugins print the summary (the terminal reporter may be off). Each cell was
+    written as it was judged already; this is the final word, also after Ctrl-C."""
     config = session.config
     cells = config.stash.get(CELLS, [])
     if not cells:
         return
-    settings = config.stash[SETTINGS]
-    kernels = sorted({c.kernel for c in cells})
-    write_json(settings.output / "report" / f"{'+'.join(kernels)}.json", cells)
-    md, js = write_reports(settings.output, cells)
+    md, js = write_run(config.stash[SETTINGS].output, cells)
     config.stash[SUMMARY].append(f"compatibility report: {md} and {js}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The accel and kernel of each line, and where the compatibility report went."""
-    lines = terminalreporter.config.stash.get(SUMMARY, [])
+    """The accel and kernel of each line, where the compatibility report went, and
+    the signal that stopped the run."""
+    config = terminalreporter.config
+    stopped = config.stash[STOPPER].describe() if STOPPER in config.stash else None
+    lines = config.stash.get(SUMMARY, []) + ([stopped] if stopped else [])
     if lines:
         terminalreporter.write_sep("=", "ebpf-lab")
         for line in lines:

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from lab.matrix_report import EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.matrix_report import write_run
 from lab.outcome import Outcome
 from lab.report import capture_tail, failure_text
 from lab.scenario import Scenario
+from lab.verdict import EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
 
 CELLS = pytest.StashKey[list[Cell]]()
+REPORT_DIR = pytest.StashKey[Path]()  # set by pytest_configure when --kernel is given
+
+
+def record(config: pytest.Config, cell: Cell) -> None:
+    """Keep the cell and rewrite the report at once, not only at session end: tox
+    follows Ctrl-C with SIGTERM and SIGKILL within half a second, and CI may kill
+    a job outright, so a run killed at any moment loses at most its running cell."""
+    cells = config.stash.setdefault(CELLS, [])
+    cells.append(cell)
+    output = config.stash.get(REPORT_DIR, None)
+    if output is not None:
+        write_run(output, cells)
 
 
 def attach_evidence(node: pytest.Item, outcome: Outcome, kernel: str) -> None:
@@ -25,15 +40,14 @@ def judge(node: pytest.Item, scenario: Scenario, kernel: str, outcome: Outcome) 
     """Pass, fail, or an expected incompatibility recorded in the scenario; every
     verdict becomes a cell of the compatibility report."""
     cell = cell_for(outcome, scenario, kernel)
-    node.config.stash.setdefault(CELLS, []).append(cell)
+    record(node.config, cell)
     if not outcome.passed:
         attach_evidence(node, outcome, kernel)
     if cell.verdict == EXPECTED_INCOMPATIBLE:
-        pytest.xfail(f"expected incompatible on {kernel}: {scenario.incompatible[kernel]} "
-                     f"(failed at {outcome.stage}: {outcome.message.strip()[:300]})")
+        pytest.xfail(f"expected incompatible on {kernel}: {cell.reason}")
     if cell.verdict == UNEXPECTED_PASS:
         pytest.fail(f"{scenario.name} passed on {kernel}, but {scenario.path} records it as "
-                    f"incompatible ({scenario.incompatible[kernel]}): remove that record",
+                    f"incompatible ({cell.expected}): remove that record",
                     pytrace=False)
     if cell.verdict == FAIL:
-        pytest.fail(failure_text(outcome, kernel), pytrace=False)
+        pytest.fail(f"{cell.reason}\n{failure_text(outcome, kernel)}", pytrace=False)

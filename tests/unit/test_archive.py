@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import lzma
 import re
@@ -9,11 +10,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from lab.archive import DebianArchive, PackageRecord
+from lab.archive import DebianArchive, PackageRecord, judge_signatures, parse_release_date
 from lab.errors import IntegrityError, PackageNotFound, SignatureError
 
 SUITE = "bookworm"
@@ -101,10 +103,13 @@ def packages_text() -> str:
     return "\n".join(stanzas)
 
 
-def release_text(files: dict[str, bytes], suite: str = SUITE) -> str:
+def release_text(
+    files: dict[str, bytes], suite: str = SUITE, valid_until: str | None = None
+) -> str:
+    until = f"Valid-Until: {valid_until}\n" if valid_until else ""
     header = (
         f"Origin: Debian\nLabel: Debian\nSuite: {suite}\nCodename: {suite}\n"
-        "Date: Sat, 01 Jan 2000 00:00:00 UTC\nArchitectures: amd64\n"
+        f"Date: Sat, 01 Jan 2000 00:00:00 UTC\n{until}Architectures: amd64\n"
         "Components: main\nDescription: fake archive\nSHA256:"
     )
     lines = [header]
@@ -112,8 +117,10 @@ def release_text(files: dict[str, bytes], suite: str = SUITE) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_archive(root: Path, keys: GpgKeys, signer: str | None = None, suite: str = SUITE) -> Path:
-    """Write pool/ and dists/<SUITE>/ under root, InRelease signed by signer."""
+def build_archive(root: Path, keys: GpgKeys, signer: str | None = None, suite: str = SUITE,
+                  *, also_signer: str | None = None, valid_until: str | None = None) -> Path:
+    """Write pool/ and dists/<SUITE>/ under root, InRelease signed by signer (and
+    also_signer: Debian signs with several keys)."""
     for (name, version), content in FAKE_DEBS.items():
         path = root / deb_path(name, version)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,11 +131,11 @@ def build_archive(root: Path, keys: GpgKeys, signer: str | None = None, suite: s
     for name, data in files.items():
         (dists / name).parent.mkdir(parents=True, exist_ok=True)
         (dists / name).write_bytes(data)
-    (dists / "Release").write_text(release_text(files, suite))
+    (dists / "Release").write_text(release_text(files, suite, valid_until))
+    signers = [signer or keys.trusted, *([also_signer] if also_signer else [])]
     gpg(
         keys.home,
-        "--local-user",
-        signer or keys.trusted,
+        *(option for key in signers for option in ("--local-user", key)),
         "--clearsign",
         "--output",
         str(dists / "InRelease"),
@@ -253,3 +260,129 @@ def test_index_cached_in_memory_and_on_disk(mirror: Path, tmp_path: Path, keys: 
     open_archive(mirror, tmp_path, keys).index()
     assert cached.stat().st_ino == before.st_ino
     assert cached.stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_inrelease_signed_by_a_trusted_and_an_unknown_key_is_accepted(
+        tmp_path: Path, keys: GpgKeys) -> None:
+    """gpgv exits 2 (no public key for the second signature); apt accepts it, and
+    so must the lab: Debian's InRelease carries signatures by several keys."""
+    mirror = build_archive(tmp_path / "mirror", keys, also_signer=keys.untrusted)
+    inrelease = (mirror / "dists" / SUITE / "InRelease").read_text()
+    assert inrelease.count("BEGIN PGP SIGNATURE") == 1
+    assert open_archive(mirror, tmp_path, keys).find("linux-image-6.1.0-1-amd64").version == (
+        "6.1.10-1")
+
+
+def test_an_unknown_key_first_and_the_trusted_one_second_is_accepted(
+        tmp_path: Path, keys: GpgKeys) -> None:
+    mirror = build_archive(tmp_path / "mirror", keys, signer=keys.untrusted,
+                           also_signer=keys.trusted)
+    assert open_archive(mirror, tmp_path, keys).find("linux-image-6.1.0-1-amd64")
+
+
+def armored_signature(clearsigned: str) -> bytes:
+    """The binary signature packets of a clearsigned text."""
+    armor = clearsigned.split("-----BEGIN PGP SIGNATURE-----\n", 1)[1]
+    armor = armor.split("-----END PGP SIGNATURE-----", 1)[0]
+    body = armor.split("\n\n", 1)[1] if "\n\n" in armor else armor
+    lines = [line for line in body.splitlines() if line and not line.startswith("=")]
+    return base64.b64decode("".join(lines))
+
+
+def crc24(data: bytes) -> int:
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def with_signatures(clearsigned: str, packets: bytes) -> str:
+    """clearsigned with its signature block replaced by packets."""
+    text = clearsigned.split("-----BEGIN PGP SIGNATURE-----", 1)[0]
+    encoded = base64.b64encode(packets).decode()
+    lines = [encoded[i:i + 64] for i in range(0, len(encoded), 64)]
+    checksum = base64.b64encode(crc24(packets).to_bytes(3, "big")).decode()
+    return (text + "-----BEGIN PGP SIGNATURE-----\n\n" + "\n".join(lines)
+            + f"\n={checksum}\n-----END PGP SIGNATURE-----\n")
+
+
+def test_a_bad_signature_next_to_a_good_one_is_refused(tmp_path: Path, keys: GpgKeys) -> None:
+    """One good signature is enough, but a BADSIG anywhere means something was
+    altered: here a trusted key's signature of another text is appended."""
+    mirror = build_archive(tmp_path / "mirror", keys)
+    inrelease = mirror / "dists" / SUITE / "InRelease"
+    good = inrelease.read_text()
+    other = tmp_path / "Other"
+    other.write_text(release_text({}, SUITE))
+    gpg(keys.home, "--local-user", keys.trusted, "--clearsign", "--output",
+        str(tmp_path / "Other.asc"), str(other))
+    foreign = armored_signature((tmp_path / "Other.asc").read_text())
+    inrelease.write_text(with_signatures(good, armored_signature(good) + foreign))
+    with pytest.raises(SignatureError, match=r"BADSIG"):
+        open_archive(mirror, tmp_path, keys).index()
+
+
+def release_date(when: datetime) -> str:
+    return when.strftime("%a, %d %b %Y %H:%M:%S UTC")
+
+
+def test_an_expired_valid_until_is_refused(tmp_path: Path, keys: GpgKeys) -> None:
+    past = release_date(datetime.now(UTC) - timedelta(days=2))
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until=past)
+    with pytest.raises(SignatureError) as info:
+        open_archive(mirror, tmp_path, keys).index()
+    message = str(info.value)
+    assert f"expired on {past} (its Valid-Until)" in message
+    assert "LAB_DEBIAN_MIRROR" in message
+
+
+def test_a_valid_until_in_the_future_is_accepted(tmp_path: Path, keys: GpgKeys) -> None:
+    future = release_date(datetime.now(UTC) + timedelta(days=7))
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until=future)
+    assert open_archive(mirror, tmp_path, keys).find("linux-image-6.1.0-1-amd64")
+
+
+def test_an_unreadable_valid_until_is_refused(tmp_path: Path, keys: GpgKeys) -> None:
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until="someday")
+    with pytest.raises(SignatureError, match="Valid-Until the lab cannot read"):
+        open_archive(mirror, tmp_path, keys).index()
+
+
+def test_parse_release_date() -> None:
+    assert parse_release_date("Sat, 03 Dec 2026 08:12:34 UTC") == datetime(
+        2026, 12, 3, 8, 12, 34, tzinfo=UTC)
+    assert parse_release_date("Sat, 03 Dec 2026 08:12:34 +0100") == datetime(
+        2026, 12, 3, 7, 12, 34, tzinfo=UTC)
+    assert parse_release_date("not a date") is None
+
+
+GOOD = ["[GNUPG:] NEWSIG", "[GNUPG:] GOODSIG 4CBC A <a@x>", "[GNUPG:] VALIDSIG DABF 2026-11-26"]
+UNKNOWN = ["[GNUPG:] NEWSIG", "[GNUPG:] ERRSIG AEB0 22 8 01 1795723888 9 84A4",
+           "[GNUPG:] NO_PUBKEY AEB0"]
+BAD = ["[GNUPG:] NEWSIG", "[GNUPG:] BADSIG 4CBC A <a@x>"]
+EXPIRED_KEY = ["[GNUPG:] NEWSIG", "[GNUPG:] EXPKEYSIG 4CBC A <a@x>",
+               "[GNUPG:] VALIDSIG DABF 2026-11-26"]
+
+
+@pytest.mark.parametrize(("blocks", "accepted"), [
+    ([GOOD], True),
+    ([GOOD, UNKNOWN], True),
+    ([UNKNOWN, GOOD], True),
+    ([GOOD, EXPIRED_KEY], True),
+    ([UNKNOWN], False),
+    ([EXPIRED_KEY], False),
+    ([GOOD, BAD], False),
+    ([BAD, GOOD], False),
+    ([["[GNUPG:] NEWSIG", "[GNUPG:] GOODSIG 4CBC A <a@x>"]], False),  # no VALIDSIG
+    ([["[GNUPG:] NEWSIG", "[GNUPG:] GOODSIG 4CBC"], ["[GNUPG:] NEWSIG", "[GNUPG:] VALIDSIG D"]],
+     False),  # GOODSIG and VALIDSIG of two different signatures
+    ([], False),
+], ids=["good", "good+unknown", "unknown+good", "good+expired-key", "unknown", "expired-key",
+        "good+bad", "bad+good", "goodsig-without-validsig", "split-good", "nothing"])
+def test_judge_signatures(blocks: list[list[str]], accepted: bool) -> None:
+    status = "\n".join(["[GNUPG:] PLAINTEXT 74 0", *(line for b in blocks for line in b)])
+    assert (judge_signatures(status) is None) is accepted

@@ -109,7 +109,8 @@ def test_shell_exit_while_waiting_says_the_guest_went_away(console: GuestConsole
     console.sendline("exit")
     with pytest.raises(GuestError) as info:
         console.expect("anything", 5, "the moon to rise")
-    assert str(info.value) == "the guest went away while waiting for the moon to rise (QEMU exited)"
+    assert str(info.value).startswith(
+        "the guest went away while waiting for the moon to rise (QEMU exited; its last output: ")
     assert info.value.console_tail == TAIL
 
 
@@ -133,3 +134,30 @@ def test_a_recorded_run_step_reports_the_commands_own_pid_and_status(
     printed = re.search(PID_PATTERN, result.output)
     assert printed is not None
     assert f"self={printed.group(1)}\n" in result.output
+
+
+def test_a_guest_that_panics_is_reported_as_a_panic_with_its_message(
+        child: pexpect.spawn) -> None:
+    panicked = "[   12.3] Kernel panic - not syncing: sysrq triggered crash\r\n"
+    console = GuestConsole(child, lambda: panicked)
+    console.setup(timeout=10)
+    console.sendline("exit")
+    with pytest.raises(GuestError) as info:
+        console.expect("anything", 5, "the workload")
+    assert str(info.value).endswith("(kernel panic: sysrq triggered crash)")
+    assert info.value.panic == "sysrq triggered crash"
+
+
+def test_a_console_that_answers_after_an_interrupt_is_usable(console: GuestConsole) -> None:
+    console.sendline("echo started; sleep 30")
+    console.expect("started", 5, "sleep to start")
+    console.interrupt()
+    assert console.answers(5)
+
+
+def test_a_console_held_by_a_program_that_ignores_interrupts_does_not_answer(
+        console: GuestConsole) -> None:
+    console.sendline("trap '' INT; echo started; read line; read line")
+    console.expect("started", 5, "read to start")
+    console.interrupt()
+    assert not console.answers(1)

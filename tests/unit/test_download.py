@@ -5,13 +5,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import multiprocessing
+import os
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from lab.download import download, sha256_of
+import lab.download
+from lab.cache_lock import cache_lock
+from lab.download import ATTEMPTS, DownloadError, download, download_deadline, sha256_of
 from lab.errors import IntegrityError, LabError
 
 PAYLOAD = b"kernel bytes " * 1000
@@ -38,7 +46,7 @@ def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
     handler = functools.partial(QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", root
@@ -149,3 +157,178 @@ def test_http_tampered(http_root: tuple[str, Path], tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match=r"k\.deb"):
         download(f"{base}/k.deb", tmp_path / "k.deb", sha256=PAYLOAD_SHA)
     assert leftovers(tmp_path) == ["www"]
+
+
+@dataclass
+class Script:
+    """What a faulty server does on each request: "ok", "drop" (half the body, then
+    hang up), "stall" (half the body, then silence), "trickle" (a few bytes at a
+    time, never done) or "503"; the last one repeats."""
+
+    plan: list[str] = field(default_factory=lambda: ["ok"])
+    requests: int = 0
+
+
+@pytest.fixture
+def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Script]]:
+    """A server on 127.0.0.1 serving PAYLOAD at /k.deb as scripted; stops itself."""
+    script = Script()
+    stop = threading.Event()
+    monkeypatch.setattr(lab.download, "BACKOFF_SECONDS", 0.01)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            mode = script.plan[min(script.requests, len(script.plan) - 1)]
+            script.requests += 1
+            if mode == "503":
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.end_headers()
+            if mode == "ok":
+                self.wfile.write(PAYLOAD)
+                return
+            if mode == "trickle":
+                for offset in range(0, len(PAYLOAD), 10):
+                    if stop.wait(0.01):
+                        break
+                    self.wfile.write(PAYLOAD[offset:offset + 10])
+                    self.wfile.flush()
+                return
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
+            self.wfile.flush()
+            if mode == "stall":
+                stop.wait(10)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/k.deb", script
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_connection_dropped_mid_body_is_a_download_error_naming_url_and_settings(
+        faulty: tuple[str, Script], tmp_path: Path) -> None:
+    url, script = faulty
+    script.plan = ["drop"]
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA, size=len(PAYLOAD))
+    message = str(info.value)
+    assert message.startswith(f"cannot download {url}: ")
+    assert f"gave up after {ATTEMPTS} attempt(s)" in message
+    assert "LAB_DEBIAN_MIRROR" in message
+    assert "LAB_DOWNLOAD_DEADLINE=900 s" in message
+    assert script.requests == ATTEMPTS
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("first", ["drop", "503"])
+def test_a_failed_attempt_is_retried(faulty: tuple[str, Script], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str], first: str) -> None:
+    url, script = faulty
+    script.plan = [first, "ok"]
+    download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA, size=len(PAYLOAD), label="k")
+    assert (tmp_path / "k.deb").read_bytes() == PAYLOAD
+    assert script.requests == 2
+    assert f"trying again in 0.01 s (attempt 2 of {ATTEMPTS})" in capsys.readouterr().err
+    assert leftovers(tmp_path) == ["k.deb"]
+
+
+def test_a_stalled_download_ends_at_the_deadline(
+        faulty: tuple[str, Script], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, script = faulty
+    script.plan = ["stall"]
+    monkeypatch.setenv("LAB_DOWNLOAD_DEADLINE", "1")
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA)
+    assert time.monotonic() - started < 5
+    assert url in str(info.value)
+    assert "LAB_DOWNLOAD_DEADLINE=1 s leaves no time for another" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_trickling_download_ends_at_the_deadline(
+        faulty: tuple[str, Script], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every read gets a few bytes, so no read times out: only the deadline ends it."""
+    url, script = faulty
+    script.plan = ["trickle"]
+    monkeypatch.setenv("LAB_DOWNLOAD_DEADLINE", "0.5")
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA)
+    assert time.monotonic() - started < 3
+    assert f"cannot download {url}: it did not finish within LAB_DOWNLOAD_DEADLINE=0.5 s" in (
+        str(info.value))
+    assert script.requests == 1
+    assert leftovers(tmp_path) == []
+
+
+def test_download_deadline_setting() -> None:
+    assert download_deadline({}) == 900
+    assert download_deadline({"LAB_DOWNLOAD_DEADLINE": "30"}) == 30
+    for bad in ("0", "-5", "soon", "inf", "nan"):
+        with pytest.raises(LabError, match=f"LAB_DOWNLOAD_DEADLINE='{bad}' is not a positive"):
+            download_deadline({"LAB_DOWNLOAD_DEADLINE": bad})
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_part_files_of_dead_processes_are_removed(source: Path, tmp_path: Path) -> None:
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    gone = dead_pid()
+    stale = [debs / f"k.deb.part-{gone}", debs / f"other.deb.part-{gone}"]
+    kept = [debs / f"live.deb.part-{os.getpid()}",  # a download running now
+            debs / f"busy.deb.part-{gone}",  # its pid is not ours to see, but it holds a lock
+            debs / "notes.part-x", debs / "other.deb"]
+    for path in stale + kept:
+        path.write_bytes(b"partial")
+    with cache_lock(debs / "busy.deb", "a download in another PID namespace"):
+        download(source.as_uri(), debs / "k.deb", sha256=PAYLOAD_SHA)
+    assert leftovers(debs) == sorted(["k.deb", *(p.name for p in kept)])
+
+
+def hold_then_write(dest: Path, ready: multiprocessing.synchronize.Event) -> None:
+    with cache_lock(dest, "test"):
+        ready.set()
+        time.sleep(0.5)
+        dest.write_bytes(PAYLOAD)
+
+
+def test_a_download_in_progress_elsewhere_is_waited_for_and_reused(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "debs" / "k.deb"
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    other = context.Process(target=hold_then_write, args=(dest, ready))
+    other.start()
+    try:
+        assert ready.wait(10)
+        nowhere = (tmp_path / "not-there.deb").as_uri()  # fetching would fail
+        assert download(nowhere, dest, sha256=PAYLOAD_SHA, size=len(PAYLOAD)) == dest
+    finally:
+        other.join(10)
+    assert other.exitcode == 0
+    assert dest.read_bytes() == PAYLOAD
+    err = capfd.readouterr().err
+    assert (f"waiting for another lab process (pid {other.pid}) to finish with downloading "
+            f"k.deb (lock {dest}.lock)") in err
+    assert leftovers(dest.parent) == ["k.deb"]

@@ -3,11 +3,15 @@ stand in for Debian's, and a fake DebianArchive for the mirror."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import json
+import multiprocessing
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import pytest
 import lab.kernels
 from lab.archive import PackageRecord
 from lab.catalog import LockedDeb, LockedKernel
+from lab.download import download
 from lab.errors import IntegrityError, LabError, PackageNotFound
 from lab.kernels import fetch_debs, fetch_kernel, kernel_dir
 
@@ -143,8 +148,15 @@ def assert_debian_layout(cache: Path, kernel: LockedKernel) -> None:
     assert (modules / "modules.dep").is_file(), "depmod ran on the unpacked modules"
     assert "kernel/dummy.ko" in (modules / "modules.dep").read_text()
     assert not (root / "usr" / "lib" / "modules").exists()
+    assert (root / ".lab-stamp.json").is_file()
     assert sorted(p.name for p in (cache / "kernels").iterdir()) == [root.name], \
-        "no .partial directory is left"
+        "no staging directory or lock file is left"
+
+
+def kernels_left(cache: Path) -> list[str]:
+    """What is in <cache>/kernels (no lock files or staging may stay behind)."""
+    where = cache / "kernels"
+    return sorted(p.name for p in where.iterdir()) if where.exists() else []
 
 
 @pytest.mark.parametrize("layout", [["lib"], ["usr/lib"], ["binary", "modules"]],
@@ -164,14 +176,16 @@ def test_cached_debs_with_right_sha_unpack_to_the_layout_without_the_archive(
 
 
 def test_an_unpacked_kernel_is_reused_without_the_debs(
-        tmp_path: Path, archive: type[FakeArchive], debs: dict[str, Path]) -> None:
+        tmp_path: Path, archive: type[FakeArchive], debs: dict[str, Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
     kernel = cached_kernel(tmp_path, debs["lib"])
     first = fetch_kernel(tmp_path, MIRROR, kernel)
     shutil.rmtree(tmp_path / "debs")
-    marker = first.modules / "kept"
-    marker.write_text("not unpacked again")
+    inode = first.image.stat().st_ino
+    capsys.readouterr()
     assert fetch_kernel(tmp_path, MIRROR, kernel) == first
-    assert marker.read_text() == "not unpacked again"
+    assert first.image.stat().st_ino == inode, "not unpacked again"
+    assert capsys.readouterr().err == ""
 
 
 def test_a_stale_partial_directory_is_replaced(
@@ -188,7 +202,7 @@ def test_debs_without_the_release_modules_are_refused(
     kernel = dataclasses.replace(cached_kernel(tmp_path, debs["lib"]), release="6.1.0-98-amd64")
     with pytest.raises(LabError, match=f"{PACKAGE} holds no lib/modules/6.1.0-98-amd64"):
         fetch_kernel(tmp_path, MIRROR, kernel)
-    assert not kernel_dir(tmp_path, kernel).exists()
+    assert kernels_left(tmp_path) == []
 
 
 def test_debs_without_a_kernel_image_are_refused(
@@ -243,7 +257,7 @@ def test_pinned_version_gone_from_the_archive_says_to_relock(
     assert "Run `lab kernels lock 6.1`" in message
     assert isinstance(info.value.__cause__, PackageNotFound)
     assert cached.exists()
-    assert not (tmp_path / "kernels").exists()
+    assert kernels_left(tmp_path) == []
 
 
 def test_archive_sha_differing_from_the_lock_is_an_integrity_error(
@@ -260,7 +274,7 @@ def test_archive_sha_differing_from_the_lock_is_an_integrity_error(
     message = str(info.value)
     assert f"{pin.filename}: the signed index says sha256 {index_sha}" in message
     assert f"the lock says {lock_sha}; refusing to use it" in message
-    assert not (tmp_path / "kernels").exists()
+    assert kernels_left(tmp_path) == []
 
 
 def test_fetch_debs_returns_each_cached_deb_in_lock_order(
@@ -269,3 +283,139 @@ def test_fetch_debs_returns_each_cached_deb_in_lock_order(
     paths = fetch_debs(tmp_path, MIRROR, kernel, kernel.boot)
     assert paths == [tmp_path / "debs" / Path(d.filename).name for d in kernel.boot]
     assert [sha256(p) for p in paths] == [sha256(debs["binary"]), sha256(debs["modules"])]
+
+
+class FileMirror:
+    """The fake archive's find/fetch backed by a file:// mirror and the real download():
+    records every package fetched, so a test sees what was downloaded again."""
+
+    def __init__(self, where: Path, cache: Path, archive: type[FakeArchive]) -> None:
+        self.where, self.cache = where, cache
+        self.records: dict[str, PackageRecord] = {}
+        self.fetched: list[str] = []
+        archive.find_impl = staticmethod(self.find)
+        archive.fetch_impl = staticmethod(self.fetch)
+
+    def publish(self, deb: Path, pin: LockedDeb) -> None:
+        (self.where / pin.filename).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(deb, self.where / pin.filename)
+        self.records[pin.package] = PackageRecord(pin.package, pin.version, pin.filename,
+                                                  pin.sha256, pin.size, "")
+
+    def find(self, name: str, version: str | None) -> PackageRecord:
+        return self.records[name]
+
+    def fetch(self, record: PackageRecord) -> Path:
+        self.fetched.append(record.name)
+        return download((self.where / record.filename).as_uri(),
+                        self.cache / "debs" / Path(record.filename).name,
+                        sha256=record.sha256, size=record.size)
+
+
+def mirrored_kernel(tmp_path: Path, archive: type[FakeArchive], deb: Path) -> tuple[
+        LockedKernel, FileMirror]:
+    pin = locked_deb(deb)
+    mirror = FileMirror(tmp_path / "mirror", tmp_path, archive)
+    mirror.publish(deb, pin)
+    return pinned(pin), mirror
+
+
+def tamper_vmlinuz(root: Path) -> None:
+    image = root / "lib" / "modules" / RELEASE / "vmlinuz"
+    image.write_bytes(image.read_bytes().upper())  # same size, other bytes
+
+
+def truncate_module(root: Path) -> None:
+    module = root / "lib" / "modules" / RELEASE / "kernel" / "dummy.ko"
+    module.write_bytes(module.read_bytes()[:4])
+
+
+def remove_stamp(root: Path) -> None:
+    (root / ".lab-stamp.json").unlink()
+
+
+def change_inputs(root: Path) -> None:
+    stamp = json.loads((root / ".lab-stamp.json").read_text())
+    stamp["inputs"] = "0" * 64
+    (root / ".lab-stamp.json").write_text(json.dumps(stamp))
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    (tamper_vmlinuz, f"the content of lib/modules/{RELEASE}/vmlinuz changed"),
+    (truncate_module, f"a file under lib/modules/{RELEASE}/kernel was added, removed, resized"),
+    (remove_stamp, "it has no completion stamp (an interrupted build"),
+    (change_inputs, "it was built from other inputs than the ones pinned now"),
+], ids=["tampered-vmlinuz", "truncated-module", "missing-stamp", "other-inputs"])
+def test_a_damaged_cached_kernel_is_detected_and_fetched_again(
+        tmp_path: Path, archive: type[FakeArchive], debs: dict[str, Path],
+        capsys: pytest.CaptureFixture[str], fault: Callable[[Path], None], reason: str) -> None:
+    kernel, mirror = mirrored_kernel(tmp_path, archive, debs["lib"])
+    build = fetch_kernel(tmp_path, MIRROR, kernel)
+    assert mirror.fetched == [PACKAGE]
+    shutil.rmtree(tmp_path / "debs")  # so "again" means from the mirror, verified again
+    fault(build.root)
+    capsys.readouterr()
+
+    assert fetch_kernel(tmp_path, MIRROR, kernel) == build
+
+    err = capsys.readouterr().err
+    assert f"not using the cached kernel {build.root}: {reason}" in err
+    assert mirror.fetched == [PACKAGE, PACKAGE]
+    assert_debian_layout(tmp_path, kernel)
+    assert fetch_kernel(tmp_path, MIRROR, kernel) == build
+    assert "not using" not in capsys.readouterr().err, "the new copy is trusted"
+
+
+def test_what_a_killed_unpack_left_is_swept(
+        tmp_path: Path, archive: type[FakeArchive], debs: dict[str, Path]) -> None:
+    kernel = cached_kernel(tmp_path, debs["lib"])
+    root = kernel_dir(tmp_path, kernel)
+    leftovers = [root.with_name(f".{root.name}.build-x1y2z3"),
+                 root.with_name(f".{root.name}.discard-12345")]
+    for leftover in leftovers:
+        (leftover / "tree" / "lib").mkdir(parents=True)
+    fetch_kernel(tmp_path, MIRROR, kernel)
+    assert_debian_layout(tmp_path, kernel)
+
+
+def fetch_in_child(cache: Path, kernel: LockedKernel, go: multiprocessing.synchronize.Event,
+                   log: Path) -> None:
+    """One of two lab processes: fetch the kernel, check what it got, exit 0 if good."""
+    with log.open("w") as out, contextlib.redirect_stderr(out):
+        assert go.wait(10)
+        build = fetch_kernel(cache, MIRROR, kernel)
+        for name, content in BOOT.items():
+            assert (build.modules / name).read_bytes() == content
+        assert (build.modules / "modules.dep").is_file()
+
+
+def test_two_processes_fetching_one_kernel_build_it_once_and_both_get_it(
+        tmp_path: Path, archive: type[FakeArchive], debs: dict[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel, mirror = mirrored_kernel(tmp_path, archive, debs["lib"])
+    unpacks = tmp_path / "unpacks"
+    original = lab.kernels._place_boot_files
+
+    def slow_place_boot_files(staging: Path, modules: Path, release: str) -> None:
+        with unpacks.open("a") as count:
+            count.write(f"{os.getpid()}\n")
+        time.sleep(0.3)  # a window in which the other process could trample this one
+        original(staging, modules, release)
+
+    monkeypatch.setattr(lab.kernels, "_place_boot_files", slow_place_boot_files)
+    context = multiprocessing.get_context("fork")
+    go = context.Event()
+    logs = [tmp_path / f"process-{i}.log" for i in range(2)]
+    processes = [context.Process(target=fetch_in_child, args=(tmp_path, kernel, go, log))
+                 for log in logs]
+    for process in processes:
+        process.start()
+    go.set()
+    for process in processes:
+        process.join(30)
+    output = "\n".join(f"--- {log.name}:\n{log.read_text()}" for log in logs)
+    assert [p.exitcode for p in processes] == [0, 0], output
+    assert len(unpacks.read_text().splitlines()) == 1, "one unpacked, the other reused it"
+    assert "waiting for another lab process" in output
+    assert f"(lock {kernel_dir(tmp_path, kernel)}.lock)" in output
+    assert_debian_layout(tmp_path, kernel)

@@ -8,25 +8,23 @@ import pytest
 
 from lab.matcher import ExpectationResult
 from lab.matrix_report import (
-    EXPECTED_INCOMPATIBLE,
-    FAIL,
-    PASS,
-    UNEXPECTED_PASS,
-    Cell,
-    cell_for,
+    column_path,
     markdown,
     merge,
     read_json,
+    write_columns,
     write_json,
     write_reports,
+    write_run,
 )
 from lab.outcome import Outcome
-from lab.scenario import load_scenario
+from lab.scenario import Incompatibility, load_scenario
+from lab.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, Cell, cell_for
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
-def scenario(incompatible: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def scenario(incompatible: dict[str, Incompatibility] | None = None):  # type: ignore[no-untyped-def]
     loaded = load_scenario(SCENARIOS / "kprobe-link.toml")
     if incompatible:
         loaded.incompatible.update(incompatible)
@@ -39,36 +37,6 @@ def failed_outcome() -> Outcome:
     return Outcome("kprobe-link", stage="expect", message="expectations not met",
                    results=[ExpectationResult(expectation, (problem,))],
                    timings={"build": 1.5}, evidence=Path("/tmp/evidence"))
-
-
-@pytest.mark.parametrize(
-    ("passed", "recorded", "verdict"),
-    [(True, None, PASS), (False, None, FAIL), (False, "no BTF", EXPECTED_INCOMPATIBLE),
-     (True, "no BTF", UNEXPECTED_PASS)],
-)
-def test_the_verdict_compares_the_outcome_with_what_the_scenario_records(
-        passed: bool, recorded: str | None, verdict: str) -> None:
-    outcome = Outcome("kprobe-link", stage="expect", passed=passed)
-    cell = cell_for(outcome, scenario({"5.10": recorded} if recorded else None), "5.10")
-
-    assert cell.verdict == verdict
-    assert cell.ok == (verdict in (PASS, EXPECTED_INCOMPATIBLE))
-
-
-def test_a_failure_reason_names_the_stage_the_expectation_and_the_missing_line() -> None:
-    cell = cell_for(failed_outcome(), scenario(), "6.1")
-
-    assert cell.reason.startswith("expect: ENTRY then EXIT for each rm")
-    assert "KPROBE EXIT: pid = 7" in cell.reason
-    assert len(cell.reason) <= 160
-    assert cell.evidence == "/tmp/evidence"
-    assert cell.timings == {"build": 1.5}
-
-
-def test_an_expected_incompatibility_keeps_its_recorded_reason() -> None:
-    cell = cell_for(failed_outcome(), scenario({"5.10": "kprobe on do_unlinkat missing"}), "5.10")
-
-    assert cell.reason == "kprobe on do_unlinkat missing"
 
 
 def test_cells_survive_a_json_round_trip(tmp_path: Path) -> None:
@@ -114,3 +82,46 @@ def test_write_reports_writes_both_files(tmp_path: Path) -> None:
 
     assert md.read_text().startswith("# eBPF tutorials x kernels\n\n| tutorial | Linux 6.1 |")
     assert read_json([js]) == [Cell("6.1", "minimal", PASS, "", "expect")]
+
+
+def test_a_run_writes_one_column_per_kernel_line_for_lab_report_to_merge(tmp_path: Path) -> None:
+    cells = [Cell("6.12", "minimal", PASS, "", "expect"), Cell("6.1", "minimal", FAIL, "x", "boot"),
+             Cell("6.1", "kprobe-link", PASS, "", "expect")]
+
+    paths = write_columns(tmp_path, cells)
+
+    assert paths == [column_path(tmp_path, "6.1"), column_path(tmp_path, "6.12")]
+    assert paths[0] == tmp_path / "report" / "6.1.json"
+    assert read_json([paths[0]]) == cells[1:]
+    assert read_json([paths[1]]) == cells[:1]
+
+
+def test_write_run_rewrites_the_columns_and_both_reports_as_cells_arrive(tmp_path: Path) -> None:
+    first = Cell("6.1", "bashreadline", PASS, "", "expect")
+    second = Cell("6.1", "kprobe-link", FAIL, "load: verifier", "load")
+    write_run(tmp_path, [first])
+
+    md, js = write_run(tmp_path, [first, second])
+
+    assert read_json([column_path(tmp_path, "6.1")]) == [first, second]
+    assert read_json([js]) == [first, second]
+    assert "| `kprobe-link` | ❌ fail |" in md.read_text()
+    leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert leftovers == ["6.1.json", "lab-report.json", "lab-report.md"], "no temporary files"
+
+
+def test_a_write_that_fails_leaves_the_old_file_whole_and_no_temporary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "col.json"
+    write_json(path, [Cell("6.1", "minimal", PASS, "", "expect")])
+    before = path.read_text()
+
+    def full_disk(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("lab.matrix_report.os.replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_json(path, [Cell("6.1", "minimal", FAIL, "boom", "load")])
+
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["col.json"]

@@ -1,16 +1,25 @@
 """Tests for the ebpf-lab pytest plugin's --kernel handling and collection, run in
-a pytest subprocess; nothing is booted (collection only, or usage errors)."""
+a pytest subprocess; nothing is booted (collection only, usage errors, or tests
+that judge made-up outcomes and stop themselves with a signal)."""
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+
+from lab.pytest_plugin.fixtures import describe_line
+from lab.scenario import load_scenarios
 
 pytest_plugins = ["pytester"]
 
 PROJECT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["bashreadline", "kprobe-link", "minimal", "strlen-snoop", "uprobe-simple"]
+# every shipped scenario, in the plugin's order (by file name): a new one is collected too
+SCENARIOS = [s.name for s in load_scenarios(PROJECT / "scenarios")]
 TEST_FILE = """
 def test_x(lab_kernel, lab_scenario):
     raise AssertionError("collection only: this must never run")
@@ -66,3 +75,108 @@ def test_x(lab_kernel, lab_scenario):
     result = project_test.runpytest_inprocess("--kernel", "6.1", "--collect-only", "-q")
     collected = [line for line in result.stdout.lines if line.startswith("test_x.py::")]
     assert collected == ["test_x.py::test_x[6.1-kprobe-link]", "test_x.py::test_x[6.1-minimal]"]
+
+
+KILLED_MIDWAY = """
+import os, signal
+from pathlib import Path
+from lab.outcome import Outcome
+from lab.pytest_plugin.verdict import judge
+from lab.scenario import load_scenarios
+
+MINIMAL = next(s for s in load_scenarios(Path(os.environ["LAB_PROJECT_DIR"]) / "scenarios")
+               if s.name == "minimal")
+
+def test_finished(request):
+    judge(request.node, MINIMAL, "6.1", Outcome("minimal", stage="expect", passed=True))
+
+def test_killed_while_running():
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_run_killed_outright_keeps_every_cell_judged_before(
+        project_test: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = project_test.path / "out"
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(output))
+    project_test.makepyfile(test_x=KILLED_MIDWAY)
+
+    result = run(project_test, "--kernel", "6.1")
+
+    assert result.ret == -9
+    column = json.loads((output / "report" / "6.1.json").read_text())
+    assert [(c["tutorial"], c["verdict"]) for c in column] == [("minimal", "pass")]
+    assert "| `minimal` | ✅ pass |" in (output / "lab-report.md").read_text()
+
+
+STOPPED_MIDWAY = """
+import os, signal, time
+from pathlib import Path
+import pytest
+
+@pytest.fixture(scope="session")
+def guest():
+    yield
+    os.kill(os.getpid(), signal.SIGTERM)  # tox's next signal, in the middle of the teardown
+    time.sleep(0.5)
+    Path({marker!r}).write_text("powered off")
+
+def test_stopped(guest):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+"""
+
+
+def test_sigterm_tears_down_like_ctrl_c_and_a_second_one_does_not_cut_it_short(
+        project_test: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(project_test.path / "out"))
+    marker = project_test.path / "teardown"
+    project_test.makepyfile(test_x=STOPPED_MIDWAY.format(marker=str(marker)))
+
+    result = run(project_test, "--kernel", "6.1")
+
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert marker.read_text() == "powered off"
+    assert "KeyboardInterrupt" in result.stdout.str()
+    assert "SIGTERM received while stopping" in result.stderr.str()
+    result.stdout.fnmatch_lines(["stopped by SIGTERM: *; SIGTERM waited for that"])
+
+
+def test_the_sigterm_handler_lives_as_long_as_the_lab_session(
+        project_test: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(project_test.path / "out"))
+    project_test.makepyfile(test_x="""
+import signal
+from lab.interrupts import StopOnce
+
+def test_handler():
+    assert isinstance(signal.getsignal(signal.SIGTERM), StopOnce)
+""")
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    result = project_test.runpytest_inprocess("--kernel", "6.1", "-q")
+
+    result.assert_outcomes(passed=1)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+BOOTED = "kernel 6.1: linux-image-6.1.0-50-amd64 6.1.176-1, acceleration tcg (no /dev/kvm)"
+
+
+def fake_lab(prepared: bool, failure: str | None) -> Any:
+    kernel = SimpleNamespace(package="linux-image-6.1.0-50-amd64", version="6.1.176-1")
+    accel = SimpleNamespace(accel="tcg", reason="no /dev/kvm")
+    ready = SimpleNamespace(kernel=kernel, accel=accel)
+    return SimpleNamespace(line="6.1", failure=failure, prepared=ready if prepared else None)
+
+
+@pytest.mark.parametrize(("prepared", "failure", "line"), [
+    (True, None, BOOTED),
+    (True, "kernel 6.1 could not be booted: timed out",
+     f"{BOOTED}; not booted: kernel 6.1 could not be booted: timed out"),
+    (False, "kernel 6.1 could not be prepared: no such package",
+     "kernel 6.1: not prepared: kernel 6.1 could not be prepared: no such package"),
+])
+def test_the_summary_says_what_was_booted_or_why_not(
+        prepared: bool, failure: str | None, line: str) -> None:
+    assert describe_line(fake_lab(prepared, failure)) == line

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import lab.rootfs
 from lab.catalog import LockedDeb, LockedKernel
 from lab.errors import LabError
-from lab.rootfs import Recipe, digest, load_recipe, mmdebstrap_command, rootfs_dir, unpack_into_root
+from lab.rootfs import (
+    Recipe,
+    build_rootfs,
+    digest,
+    load_recipe,
+    mmdebstrap_command,
+    rootfs_dir,
+    unpack_into_root,
+)
 
 VM_DIR = Path(__file__).resolve().parents[2] / "vm"
 MIRROR = "http://deb.debian.org/debian"
@@ -143,3 +153,96 @@ def test_unpack_into_root_keeps_the_merged_usr_symlinks(tmp_path: Path) -> None:
     assert (root / "usr" / "lib" / "modules" / release / "build").is_symlink()
     assert (root / "usr" / "src" / f"linux-headers-{release}" / "Makefile").read_text() == "all:\n"
     assert sorted(p.name for p in root.parent.iterdir()) == [root.name], "no scratch dir is left"
+
+
+SMALL = Recipe("bookworm", "minbase", ("bash", "python3"))
+
+
+@pytest.fixture
+def mmdebstrap(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """A fake mmdebstrap that writes a tiny merged-/usr root; returns its targets."""
+    targets: list[Path] = []
+
+    def fake(recipe: Recipe, mirror: str, target: Path) -> None:
+        targets.append(target)
+        for directory in ("etc", "usr/bin", "usr/lib/python3/dist-packages/bcc", "var/log"):
+            (target / directory).mkdir(parents=True)
+        (target / "usr" / "lib" / "os-release").write_text("ID=debian\n")
+        (target / "etc" / "os-release").symlink_to("../usr/lib/os-release")
+        (target / "usr" / "bin" / "python3").write_bytes(b"\x7fELF python" * 100)
+        (target / "usr" / "lib" / "python3" / "dist-packages" / "bcc" / "__init__.py").write_text(
+            "import ctypes\n")
+        (target / "lib").symlink_to("usr/lib")
+
+    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", fake)
+    return targets
+
+
+def rootfs_left(cache: Path) -> list[str]:
+    return sorted(p.name for p in (cache / "rootfs").iterdir())
+
+
+def test_a_built_root_is_stamped_and_reused(tmp_path: Path, mmdebstrap: list[Path]) -> None:
+    root = build_rootfs(tmp_path, MIRROR, SMALL, [])
+    assert root == rootfs_dir(tmp_path, SMALL, [])
+    assert (root / ".lab-stamp.json").is_file()
+    assert (root / "lab").is_dir(), "the mount point of the work directory"
+    assert rootfs_left(tmp_path) == [root.name], "no staging directory or lock file is left"
+    assert build_rootfs(tmp_path, MIRROR, SMALL, []) == root
+    assert len(mmdebstrap) == 1
+
+
+def truncate_python(root: Path) -> None:
+    (root / "usr" / "bin" / "python3").write_bytes(b"\x7fELF")
+
+
+def drop_a_module(root: Path) -> None:
+    (root / "usr" / "lib" / "python3" / "dist-packages" / "bcc" / "__init__.py").unlink()
+
+
+def drop_the_mount_point(root: Path) -> None:
+    (root / "lab").rmdir()
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    (truncate_python, "a file under usr/bin was added, removed, resized or changed"),
+    (drop_a_module, "a file under usr/lib/python3 was added, removed"),
+    (drop_the_mount_point, "the entries at the top of it changed"),
+    (lambda root: (root / ".lab-stamp.json").unlink(), "it has no completion stamp"),
+], ids=["truncated-binary", "missing-module", "missing-mount-point", "missing-stamp"])
+def test_a_damaged_root_is_detected_and_built_again(
+        tmp_path: Path, mmdebstrap: list[Path], capsys: pytest.CaptureFixture[str],
+        fault: Callable[[Path], None], reason: str) -> None:
+    root = build_rootfs(tmp_path, MIRROR, SMALL, [])
+    fault(root)
+    capsys.readouterr()
+    assert build_rootfs(tmp_path, MIRROR, SMALL, []) == root
+    assert f"not using the cached guest root {root}: {reason}" in capsys.readouterr().err
+    assert len(mmdebstrap) == 2
+    assert (root / "usr" / "bin" / "python3").stat().st_size == len(b"\x7fELF python" * 100)
+    assert rootfs_left(tmp_path) == [root.name]
+
+
+def test_what_a_running_guest_adds_does_not_discard_the_root(
+        tmp_path: Path, mmdebstrap: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """virtme-ng writes /virtme-init-XXXX into the root while a guest runs (and leaves
+    it when killed): another lab process must not take that for damage and rebuild
+    the root under the running guest."""
+    root = build_rootfs(tmp_path, MIRROR, SMALL, [])
+    (root / "virtme-init-k2ab9x").write_text("#!/bin/sh\n")
+    (root / "var" / "log" / "guest.log").write_text("written at run time\n")
+    assert build_rootfs(tmp_path, MIRROR, SMALL, []) == root
+    assert len(mmdebstrap) == 1
+    assert "not using" not in capsys.readouterr().err
+
+
+def test_a_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(recipe: Recipe, mirror: str, target: Path) -> None:
+        (target / "etc").mkdir(parents=True)
+        (target / "etc" / "os-release").write_text("ID=debian\n")  # looked complete before
+        raise LabError("mmdebstrap failed (exit 1)")
+
+    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", failing)
+    with pytest.raises(LabError, match="mmdebstrap failed"):
+        build_rootfs(tmp_path, MIRROR, SMALL, [])
+    assert rootfs_left(tmp_path) == []

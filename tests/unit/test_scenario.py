@@ -4,15 +4,31 @@ with a message that names the file and the offending field."""
 from __future__ import annotations
 
 import copy
+import math
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lab.catalog import load_catalog
 from lab.errors import LabError
-from lab.scenario import ScenarioError, load_scenario, load_scenarios, parse_scenario
+from lab.matcher import evaluate
+from lab.outcome import STAGES
+from lab.scenario import (
+    Incompatibility,
+    ScenarioError,
+    load_scenario,
+    load_scenarios,
+    parse_scenario,
+)
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+pytest_plugins = ["pytester"]
+
+PROJECT = Path(__file__).resolve().parents[2]
+SCENARIOS_DIR = PROJECT / "scenarios"
+CATALOG_LINES = list(load_catalog(PROJECT / "vm" / "kernels.toml"))
 WHERE = Path("/somewhere/broken.toml")
 
 BASE: dict[str, Any] = {
@@ -48,9 +64,9 @@ def refused(data: dict[str, Any]) -> str:
 # --- the shipped scenarios ---------------------------------------------------
 
 def test_all_shipped_scenarios_load_sorted_by_file_name() -> None:
-    scenarios = load_scenarios(SCENARIOS_DIR)
-    assert [s.name for s in scenarios] == [
-        "bashreadline", "kprobe-link", "minimal", "strlen-snoop", "uprobe-simple"]
+    scenarios = load_scenarios(SCENARIOS_DIR, CATALOG_LINES)
+    assert [s.name for s in scenarios] == sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))
+    assert len(scenarios) >= 5
 
 
 @pytest.mark.parametrize(("name", "capture", "kinds", "records", "config"), [
@@ -230,8 +246,357 @@ def test_scenario_without_expectations_is_refused(expect: list[Any] | None) -> N
     assert "a scenario needs at least one [[expect]]" in message
 
 
+# --- item 2: an incompatibility says which failure is expected ------------------
+
+RECORD = {"stage": "expect", "evidence": "no line matches .*; no captured line has that shape",
+          "reason": "bpf_printk format has two %s; 5.10 allows one"}
+
+
+def with_record(line: str = "5.10", **changes: Any) -> dict[str, Any]:
+    """BASE with one [expected_incompatible] record (a value of None deletes the key)."""
+    record = {k: v for k, v in {**RECORD, **changes}.items() if v is not None}
+    return scenario_dict(expected_incompatible={line: record})
+
+
 def test_expected_incompatibilities_are_kept_by_kernel_line() -> None:
-    reason = "bpf_printk format has two %s; 5.10 allows one"
-    scenario = parse_scenario(scenario_dict(expected_incompatible={"5.10": reason}), WHERE)
-    assert scenario.incompatible == {"5.10": reason}
+    scenario = parse_scenario(with_record(), WHERE)
+    assert scenario.incompatible == {"5.10": Incompatibility(**RECORD)}
     assert parse_scenario(scenario_dict(), WHERE).incompatible == {}
+
+
+def test_old_string_form_of_an_incompatibility_is_refused_with_the_new_form() -> None:
+    data = scenario_dict(expected_incompatible={"5.10": "bpf_printk format has two %s"})
+    message = refused(data)
+    assert '[expected_incompatible."5.10"]' in message
+    assert "must be a table with `stage` (one of preflight, boot, build," in message
+    assert "`evidence` (a regex the observed failure must match) and `reason`" in message
+    assert "not a string 'bpf_printk format has two %s'" in message
+
+
+@pytest.mark.parametrize("stage", ["compile", "", "Build", 3, None])
+def test_incompatibility_stage_must_be_one_of_the_outcome_stages(stage: object) -> None:
+    message = refused(with_record(stage=stage))
+    assert f"`stage` must be one of {', '.join(STAGES)}, not " in message
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_outcome_stage_is_accepted(stage: str) -> None:
+    assert parse_scenario(with_record(stage=stage), WHERE).incompatible["5.10"].stage == stage
+
+
+@pytest.mark.parametrize(("evidence", "problem"), [
+    ("no member named (name", "`evidence` is not a valid regex: missing ), unterminated"),
+    ("", "`evidence` must be a non-empty string, not a blank string ''"),
+    (None, "`evidence` is missing; it must be a non-empty string"),
+    (".*", "`evidence` must be a regex that needs some text, not a string '.*'"),
+    (["build"], "`evidence` must be a non-empty string, not a list ['build']"),
+])
+def test_incompatibility_evidence_must_be_a_regex_that_needs_some_text(
+        evidence: object, problem: str) -> None:
+    assert problem in refused(with_record(evidence=evidence))
+
+
+@pytest.mark.parametrize("reason", ["", None, 7])
+def test_incompatibility_needs_its_reason(reason: object) -> None:
+    assert "`reason` " in refused(with_record(reason=reason))
+
+
+def test_unknown_key_in_an_incompatibility_is_refused() -> None:
+    assert "unknown field(s) ['kernel']" in refused(with_record(kernel="5.10.0-32"))
+
+
+def test_incompatibility_of_a_line_the_catalog_lacks_is_refused_naming_the_known_lines() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(with_record(line="5.9"), WHERE, known_lines=["5.10", "6.1"])
+    assert str(info.value) == (f"{WHERE}: [expected_incompatible] `5.9` is not a kernel line "
+                               "of the catalog (known: 5.10, 6.1)")
+    assert parse_scenario(with_record(line="5.9"), WHERE).incompatible.keys() == {"5.9"}
+
+
+def test_load_scenarios_checks_incompatibilities_against_the_known_lines(tmp_path: Path) -> None:
+    shutil.copy(SCENARIOS_DIR / "kprobe-link.toml", tmp_path)
+    assert load_scenarios(tmp_path, ["7.2"])[0].incompatible["7.2"].stage == "build"
+    with pytest.raises(ScenarioError, match=r"kprobe-link.toml: .*`7.2` is not a kernel line"):
+        load_scenarios(tmp_path, ["6.1"])
+
+
+def test_kprobe_link_on_72_is_expected_to_fail_to_build_for_want_of_filename_name() -> None:
+    record = load_scenario(SCENARIOS_DIR / "kprobe-link.toml").incompatible["7.2"]
+    assert record.stage == "build"
+    clang = "kprobe-link.bpf.c:21:5: error: no member named 'name' in 'struct filename'"
+    assert re.search(record.evidence, clang)
+    assert not re.search(record.evidence, "error: use of undeclared identifier 'filename'")
+
+
+def test_bashreadline_on_510_is_expected_to_print_nothing_at_all() -> None:
+    """The evidence is the matcher's own words for a capture with no typed line."""
+    scenario = load_scenario(SCENARIOS_DIR / "bashreadline.toml")
+    record = scenario.incompatible["5.10"]
+    assert record.stage == "expect"
+    typed = [{"pid": "301", "line": "hi"}]
+    (nothing,) = evaluate(scenario.expect[0], typed, ["bash-301 [000] 1.0: other: x"]).problems
+    assert re.search(record.evidence, nothing)
+    other_pid = ["bash-399 [000] 1.0: bpf_trace_printk: PID 399 (bash) read: hi"]
+    (wrong,) = evaluate(scenario.expect[0], typed, other_pid).problems
+    assert not re.search(record.evidence, wrong), "a wrong pid is not the expected failure"
+
+
+# --- item 7: every value is type-checked; errors name file, key, expectation ---
+
+def test_an_error_names_the_file_the_place_the_key_what_was_expected_and_the_value() -> None:
+    data = scenario_dict()
+    data["workload"][0]["timeout"] = "soon"
+    assert refused(data) == (f"{WHERE} workload[0]: `timeout` must be a positive number of "
+                             "seconds, not a string 'soon'")
+
+
+@pytest.mark.parametrize(("place", "key"), [
+    ("build", "commands"), ("workload", "type"), ("expect", "lines"), ("", "kernel_config"),
+])
+def test_a_string_where_a_list_belongs_is_refused_not_split_into_letters(
+        place: str, key: str) -> None:
+    data = scenario_dict()
+    if place == "workload":
+        data["workload"] = [{"interactive": "bash -i", "prompt": "# ", "record": "unlinks"}]
+    table = data if not place else data[place] if place == "build" else data[place][0]
+    table[key] = "make all"
+    message = refused(data)
+    assert f"`{key}` must be a list of strings, not a string 'make all'" in message
+
+
+@pytest.mark.parametrize("item", ["", "   ", 3, ["make"], True])
+def test_every_item_of_a_list_of_strings_is_a_non_empty_string(item: object) -> None:
+    data = scenario_dict()
+    data["build"]["commands"] = ["make", item]
+    assert "[build]: `commands[1]` must be a non-empty string, not " in refused(data)
+
+
+@pytest.mark.parametrize("value", ["soon", 0, -1, True, math.inf, math.nan, [5], 10**400])
+@pytest.mark.parametrize(("table", "key"), [
+    ("load", "ready_timeout"), ("load", "settle_timeout"), ("workload", "timeout"),
+])
+def test_timeouts_are_positive_numbers_of_seconds(table: str, key: str, value: object) -> None:
+    data = scenario_dict()
+    (data[table][0] if table == "workload" else data[table])[key] = value
+    assert f"`{key}` must be a positive number of seconds, not " in refused(data)
+
+
+def test_integer_and_fractional_timeouts_are_seconds() -> None:
+    data = scenario_dict()
+    data["load"]["ready_timeout"] = 30
+    data["workload"][0]["timeout"] = 2.5
+    scenario = parse_scenario(data, WHERE)
+    assert (scenario.load.ready_timeout, scenario.workload[0].timeout) == (30.0, 2.5)
+
+
+@pytest.mark.parametrize(("variables", "problem"), [
+    ("x", "`vars` must be a table of strings or numbers, not a string 'x'"),
+    ({"file": True}, "`vars.file` must be a string or a number, not a boolean True"),
+    ({"file": ["f"]}, "`vars.file` must be a string or a number, not a list ['f']"),
+    ({"file": math.nan}, "`vars.file` must be a string or a number, not nan"),
+    ({"a-b": "x"}, "`vars` names must be letters, digits or '_' (what ${...} can name)"),
+    ({"pid": "1"}, "`vars` must not set ['pid']: the lab records them"),
+])
+def test_vars_is_a_table_of_strings_or_numbers_that_leaves_pid_alone(
+        variables: object, problem: str) -> None:
+    data = scenario_dict()
+    data["workload"][0]["vars"] = variables
+    message = refused(data)
+    assert f"{WHERE} workload[0]: " in message
+    assert problem in message
+
+
+def test_numeric_vars_are_kept_as_text() -> None:
+    data = scenario_dict()
+    data["workload"][0]["vars"] = {"file": "f", "size": 8, "ratio": 0.5}
+    assert parse_scenario(data, WHERE).workload[0].variables == {
+        "file": "f", "size": "8", "ratio": "0.5"}
+
+
+def test_interactive_vars_must_not_set_the_typed_line() -> None:
+    step = {"interactive": "bash -i", "prompt": "# ", "type": ["hi"], "record": "unlinks",
+            "vars": {"line": "hi", "file": "f"}}
+    assert "`vars` must not set ['line']" in refused(scenario_dict(workload=[step]))
+
+
+@pytest.mark.parametrize("collect", [r"^pid=(?P<pid>\d+)$", r"^file=(?P<file>\w+)$"])
+def test_collect_groups_must_not_replace_the_pid_or_a_var(collect: str) -> None:
+    step = {"spawn": "./t", "until": "done", "collect": collect, "record": "unlinks",
+            "vars": {"file": "f"}}
+    assert "`collect` groups must not be named" in refused(scenario_dict(workload=[step]))
+
+
+@pytest.mark.parametrize(("step", "key"), [
+    ({"interactive": "bash -i", "prompt": "bash-[0-9.]+(# ", "type": ["hi"]}, "prompt"),
+    ({"spawn": "./t", "until": "ret=4[\\s"}, "until"),
+    ({"spawn": "./t", "until": "x", "collect": "(?P<1>x)"}, "collect"),
+    ({"spawn": "./t", "until": "x{4294967296}"}, "until"),
+])
+def test_bad_regexes_in_steps_are_refused_naming_the_key(step: dict[str, Any], key: str) -> None:
+    step["record"] = "unlinks"
+    message = refused(scenario_dict(workload=[step]))
+    assert f"workload[0]: `{key}` is not a valid regex: " in message
+
+
+@pytest.mark.parametrize(("table", "key", "pattern"), [
+    ("load", "ready", ".*"), ("load", "ready", "^"), ("workload", "prompt", "x*"),
+    ("workload", "until", "(?:)"), ("expect", "lines", "${file}?"),
+])
+def test_a_regex_that_matches_an_empty_line_is_refused(table: str, key: str,
+                                                       pattern: str) -> None:
+    data = scenario_dict()
+    if table == "workload":
+        data["workload"] = [{"interactive": "bash -i", "prompt": "# ", "type": ["hi"],
+                             "record": "unlinks", "vars": {"file": "f"}}
+                            if key == "prompt" else {"spawn": "./t", "until": "x",
+                                                     "record": "unlinks", "vars": {"file": "f"}}]
+    target = data[table][0] if table in ("workload", "expect") else data[table]
+    target[key] = [pattern] if key == "lines" else pattern
+    message = refused(data)
+    assert "must be a regex that needs some text" in message
+    assert "matches an empty line and so any line" in message
+
+
+@pytest.mark.parametrize("line", [r"(?P<${pid}>x)", r"ENTRY \${pid}"])
+def test_an_expectation_line_must_compile_with_its_fields_filled_in(line: str) -> None:
+    data = scenario_dict()
+    data["expect"][0]["lines"] = [line]
+    assert "expect[0]: `lines[0]` is a bad pattern" in refused(data)
+
+
+def test_build_keys_are_checked() -> None:
+    data = scenario_dict()
+    data["build"] = {"command": ["make"]}
+    message = refused(data)
+    assert f"{WHERE} [build]: unknown field(s) ['command']; allowed: ['commands']" == message
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    ("build", "make", "`build` must be a table ([build]), not a string 'make'"),
+    ("load", ["x"], "`load` must be a table ([load]), not a list ['x']"),
+    ("workload", {"run": "x"}, "[[workload]] must be an array of tables, not a table"),
+    ("expect", ["x"], "[[expect]] must be an array of tables, not a list ['x']"),
+    ("expected_incompatible", "5.10",
+     "`expected_incompatible` must be a table of kernel lines, not a string '5.10'"),
+    ("summary", 3, "`summary` must be a non-empty string, not 3"),
+    ("source", "", "`source` must be a non-empty string, not a blank string ''"),
+])
+def test_each_top_level_key_has_its_type(key: str, value: object, problem: str) -> None:
+    assert f"{WHERE}: {problem}" in refused(scenario_dict(**{key: value}))
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "false"])
+def test_in_order_is_true_or_false(value: object) -> None:
+    data = scenario_dict()
+    data["expect"][0]["in_order"] = value
+    assert "expect[0]: `in_order` must be true or false, not " in refused(data)
+
+
+@pytest.mark.parametrize("option", ["KPROBES", "CONFIG_kprobes", "", 3])
+def test_kernel_config_lists_config_option_names(option: object) -> None:
+    message = refused(scenario_dict(kernel_config=["CONFIG_BPF_EVENTS", option]))
+    assert "`kernel_config[1]` must be " in message
+
+
+@pytest.mark.parametrize("name", ["../../../x", "a/b", "..", ".hidden", "-x", "", "a b", 3])
+def test_name_is_a_plain_directory_name(name: object) -> None:
+    message = refused(scenario_dict(name=name))
+    assert "`name` must be letters, digits, '.', '_' or '-', starting with a letter or digit" \
+        in message
+
+
+def test_a_name_taken_from_the_file_name_is_checked_too() -> None:
+    with pytest.raises(ScenarioError, match=r"`name` \(from the file name\) must be"):
+        parse_scenario(scenario_dict(), Path("/somewhere/-rf.toml"))
+
+
+@pytest.mark.parametrize("program", ["/etc", "../x", "bpf/../../x", ".", "", "./", 3])
+def test_program_is_a_relative_path_inside_the_project(program: object) -> None:
+    message = refused(scenario_dict(program=program))
+    assert "`program` must be a relative path inside the project (no leading '/', no '..')" \
+        in message
+
+
+def test_a_relative_program_path_is_kept() -> None:
+    assert parse_scenario(scenario_dict(program="bpf/other"), WHERE).program == "bpf/other"
+
+
+@pytest.mark.parametrize(("step", "key"), [
+    ({"run": "rm f", "prompt": "# "}, "prompt"),
+    ({"run": "rm f", "collect": "(?P<x>y)"}, "collect"),
+    ({"spawn": "./t", "until": "x", "type": ["hi"]}, "type"),
+    ({"interactive": "bash -i", "prompt": "# ", "type": ["hi"], "until": "x"}, "until"),
+])
+def test_a_key_of_another_step_kind_is_refused(step: dict[str, Any], key: str) -> None:
+    step["record"] = "unlinks"
+    assert f"unknown field(s) ['{key}']" in refused(scenario_dict(workload=[step]))
+
+
+def test_a_field_must_be_carried_by_every_step_recording_into_the_name() -> None:
+    steps = [{"run": "rm f", "record": "unlinks", "vars": {"file": "f"}},
+             {"run": "rm g", "record": "unlinks"}]
+    message = refused(scenario_dict(workload=steps))
+    assert "uses ['file'], not recorded by 'unlinks' (by every step recording it)" in message
+
+
+def test_load_scenario_of_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'summary = "caf\xe9"\n')
+    with pytest.raises(ScenarioError, match="latin1.toml"):
+        load_scenario(path)
+
+
+# --- the loader's errors reach the user before any guest boots ------------------
+
+def broken_project(root: Path, scenario_text: str) -> Path:
+    """A project with the real catalog and one scenario file, broken.toml."""
+    (root / "vm").mkdir(parents=True)
+    shutil.copy(PROJECT / "vm" / "kernels.toml", root / "vm")
+    (root / "scenarios").mkdir()
+    shutil.copy(SCENARIOS_DIR / "minimal.toml", root / "scenarios")
+    (root / "scenarios" / "broken.toml").write_text(scenario_text)
+    return root
+
+
+BAD_TIMEOUT = (SCENARIOS_DIR / "minimal.toml").read_text().replace(
+    'record = "writers"', 'record = "writers"\ntimeout = "soon"', 1)
+UNKNOWN_LINE = (SCENARIOS_DIR / "minimal.toml").read_text() + (
+    '\n[expected_incompatible."4.19"]\nstage = "load"\nevidence = "x"\nreason = "r"\n')
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (BAD_TIMEOUT, "broken.toml workload[0]: `timeout` must be a positive number of seconds, "
+                  "not a string 'soon'"),
+    (UNKNOWN_LINE, "broken.toml: [expected_incompatible] `4.19` is not a kernel line of the "
+                   f"catalog (known: {', '.join(sorted(CATALOG_LINES))})"),
+], ids=["bad-timeout", "unknown-line"])
+def test_a_broken_scenario_is_a_one_line_pytest_usage_error(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, text: str,
+        problem: str) -> None:
+    project = broken_project(pytester.path / "project", text)
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(project))
+    monkeypatch.setenv("LAB_CACHE_DIR", str(pytester.path / "cache"))
+    pytester.makepyfile(test_x="def test_x(lab_kernel, lab_scenario):\n    raise AssertionError\n")
+    result = pytester.runpytest_subprocess("--rootdir", str(pytester.path), "-p",
+                                           "no:cacheprovider", "--kernel", "6.1",
+                                           "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().strip() == f"ERROR: {project / 'scenarios'}/{problem}"
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("command", [["run", "--kernel", "6.1"], ["matrix", "6.1"]])
+def test_lab_run_and_matrix_refuse_a_broken_scenario_before_preparing_a_kernel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        command: list[str]) -> None:
+    import lab.cli
+
+    def no_guest(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a guest would be prepared or booted")
+
+    monkeypatch.setattr(lab.cli, "KernelLab", no_guest)
+    monkeypatch.setattr(lab.cli, "run_matrix", no_guest)
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(broken_project(tmp_path, UNKNOWN_LINE)))
+    assert lab.cli.main(command) == 1
+    assert "broken.toml: [expected_incompatible] `4.19` is not a kernel line" in \
+        capsys.readouterr().err

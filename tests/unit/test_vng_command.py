@@ -59,7 +59,28 @@ def test_disable_kvm_only_for_tcg(accel: str, disabled: bool) -> None:
     assert ("--disable-kvm" in vng_command(spec(accel))) is disabled
 
 
+def appended(argv: list[str]) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == "--append"]
+
+
 def test_extra_append_arguments_each_get_their_own_append_option() -> None:
     argv = vng_command(spec(extra_append=("loglevel=3", "nokaslr")))
-    assert argv[-4:] == ["--append", "loglevel=3", "--append", "nokaslr"]
-    assert "--append" not in vng_command(spec())
+    assert appended(argv)[-2:] == ["loglevel=3", "nokaslr"]
+
+
+def test_a_panic_ends_the_vm_instead_of_rebooting_or_hanging_it() -> None:
+    """virtme-ng adds these only to --exec runs; the lab drives an interactive shell."""
+    argv = vng_command(spec())
+    assert appended(argv) == ["panic=-1"]
+    assert "--qemu-opts=-no-reboot" in argv
+
+
+def test_the_read_only_share_is_mounted_inside_the_work_dir() -> None:
+    argv = vng_command(spec(ro_dir=Path("/tmp/ro")))
+    assert argv[argv.index("--rwdir") + 1] == "/lab=/tmp/work"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--rodir"][-1] == "/lab/ro=/tmp/ro"
+
+
+def test_extra_arguments_come_after_every_option_of_the_lab() -> None:
+    argv = vng_command(spec(), ["--exec", "true"])
+    assert argv[-2:] == ["--exec", "true"]

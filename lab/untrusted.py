@@ -1,0 +1,54 @@
+"""Read what the guest wrote, without letting the guest redirect the host.
+
+The guest can write anything into its read-write share, symlinks included.
+The host reads files there only through these functions, which follow no
+link anywhere below the share's root and read only regular files, and never
+writes there at all.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+READ_LIMIT = 8 << 20  # a runaway log is cut, not loaded whole
+
+
+def read_untrusted(root: Path, relative: str, limit: int = READ_LIMIT) -> str:
+    """root/relative as text, or '' when it is absent, a link, or not a regular file."""
+    parts = [p for p in relative.split("/") if p]
+    if not parts or any(p in (".", "..") for p in parts):
+        raise ValueError(f"not a plain relative path: {relative!r}")
+    try:
+        directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return ""
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+            os.close(directory)
+            directory = inner
+        return _read_file(directory, parts[-1], limit)
+    except OSError:
+        return ""  # absent, or a link where a directory or file should be
+    finally:
+        os.close(directory)
+
+
+def _read_file(directory: int, name: str, limit: int) -> str:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO must not block the host
+    handle = os.open(name, flags, dir_fd=directory)
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return ""
+        size = os.fstat(handle).st_size
+        if size > limit:
+            os.lseek(handle, size - limit, os.SEEK_SET)
+        chunks, left = [], limit
+        while left > 0 and (chunk := os.read(handle, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(handle)

@@ -1,0 +1,82 @@
+"""The verdict of one kernel x tutorial cell (pure logic).
+
+A pass is a pass; a failure is a plain fail unless the scenario records this
+exact failure as an incompatibility of that kernel line: the same stage, and
+evidence matching the recorded pattern. Any other failure on that line is a
+plain fail that says what was expected and what happened instead; a recorded
+incompatibility that passes is news (an unexpected pass).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lab.cause import cause_of
+from lab.outcome import Outcome
+from lab.scenario import Incompatibility, Scenario
+
+PASS, FAIL = "pass", "fail"
+EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
+SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
+           UNEXPECTED_PASS: "⚠️ unexpected pass"}
+REASON_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Cell:
+    kernel: str
+    tutorial: str
+    verdict: str
+    reason: str
+    stage: str
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: str = ""
+    expected: str = ""  # the recorded incompatibility, if any: stage, pattern, reason
+    observed: str = ""  # the observed failure: stage and cause
+
+    @property
+    def ok(self) -> bool:
+        """Whether the cell agrees with what the scenario records."""
+        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE)
+
+
+def cell_for(outcome: Outcome, scenario: Scenario, kernel: str) -> Cell:
+    recorded = scenario.incompatible.get(kernel)
+    cause = cause_of(outcome)
+    observed = "" if outcome.passed else f"{outcome.stage}: {cause}"
+    expected = describe(recorded) if recorded else ""
+    if outcome.passed:
+        verdict = UNEXPECTED_PASS if recorded else PASS
+        reason = f"recorded as incompatible ({expected}) but passed" if recorded else ""
+    elif recorded and matches(recorded, outcome):
+        verdict, reason = EXPECTED_INCOMPATIBLE, f"{recorded.reason} (observed {observed})"
+    elif recorded:
+        verdict = FAIL
+        reason = f"recorded as incompatible ({expected}), but failed at {observed}"
+    else:
+        verdict, reason = FAIL, observed
+    return Cell(kernel, scenario.name, verdict, _clip(reason), outcome.stage,
+                dict(outcome.timings), str(outcome.evidence or ""), expected, _clip(observed))
+
+
+def describe(recorded: Incompatibility) -> str:
+    return f"at {recorded.stage}, evidence /{recorded.evidence}/: {recorded.reason}"
+
+
+def matches(recorded: Incompatibility, outcome: Outcome) -> bool:
+    """The outcome failed at the recorded stage, with evidence matching the pattern."""
+    if outcome.passed or outcome.stage != recorded.stage:
+        return False
+    return re.search(recorded.evidence, evidence_text(outcome), re.MULTILINE) is not None
+
+
+def evidence_text(outcome: Outcome) -> str:
+    """Everything the failure showed: message, expectation problems, the stage's log."""
+    problems = [p for result in outcome.results for p in result.problems]
+    return "\n".join([outcome.message, *problems, outcome.logs.get(outcome.stage, "")])
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"

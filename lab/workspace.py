@@ -1,0 +1,66 @@
+"""Where one scenario's files live on the host and in the guest.
+
+Three places, kept apart so the guest can never redirect a host write:
+- the evidence directory (host only): the program as built, the logs, the
+  failure text; what the report points at;
+- the read-only share (/lab/ro in the guest): the program's sources, written
+  by the host, which QEMU exports read-only;
+- the read-write share (/lab in the guest): the guest writes its logs to
+  /lab/out/<scenario>/; the host only reads them, through lab.untrusted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from lab.untrusted import read_untrusted
+from lab.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
+
+SHARE_DIR, RO_DIR = ".guest-rw", ".guest-ro"
+GUEST_LOGS = ("build", "load", "trace", "dmesg", "trace-stats", "kmsg")
+
+
+def share_dirs(run_dir: Path) -> tuple[Path, Path]:
+    """The read-write and read-only shares of a kernel's run directory, made empty;
+    the read-only one is mounted inside the other, on a directory made here."""
+    rw, ro = run_dir / SHARE_DIR, run_dir / RO_DIR
+    for path in (rw, ro):
+        shutil.rmtree(path, ignore_errors=True)
+    (rw / "ro").mkdir(parents=True)
+    ro.mkdir(parents=True)
+    return rw, ro
+
+
+class Workspace:
+    """Host and guest paths of one scenario run."""
+
+    def __init__(self, run_dir: Path, name: str, program: Path) -> None:
+        self.name = name
+        self.evidence = run_dir / name
+        self._share = run_dir / SHARE_DIR
+        shutil.rmtree(self.evidence, ignore_errors=True)
+        shutil.copytree(program, self.evidence / "src")
+        source = run_dir / RO_DIR / "src" / name
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(program, source)
+        self.guest_src = f"{GUEST_RO_DIR}/src/{name}"
+        self.guest_out = f"{GUEST_WORK_DIR}/out/{name}"
+        self.guest = f"/tmp/lab/{name}"
+
+    def guest_log(self, log: str) -> str:
+        return f"{self.guest_out}/{log}.log"
+
+    def read(self, log: str) -> str:
+        """A log the guest wrote; '' if it wrote none (or planted a link instead)."""
+        return read_untrusted(self._share, f"out/{self.name}/{log}.log")
+
+    def keep_logs(self) -> None:
+        """Copy the guest's logs into the evidence directory, which the guest cannot reach."""
+        for log in GUEST_LOGS:
+            text = self.read(log)
+            if text:
+                (self.evidence / f"{log}.log").write_text(text)
+
+    def write(self, name: str, text: str) -> None:
+        (self.evidence / name).write_text(text)

@@ -1,0 +1,45 @@
+"""A kernel line whose first boot fails still gets its column: one fail cell per
+scenario at stage `boot`, with the console tail, and it does not wait for timeouts.
+
+The fault: LAB_GUEST_APPEND adds `rdinit=/nonexistent`, so the kernel finds no
+init in virtme-ng's initramfs, cannot mount a root either, and panics (panic=-1
+and QEMU's -no-reboot end the VM at once); `console=ttyS0` puts the panic on
+the console the lab reads, since hvc0 needs a module that never loads. The
+kernel cache is untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from lab_child import LabChild
+
+FAULT = "console=ttyS0 rdinit=/nonexistent"
+SCENARIOS = {"bashreadline", "kprobe-link", "minimal", "strlen-snoop", "uprobe-simple"}
+QUICK_S = 120.0  # two boot attempts that panic at once (~9 s each under TCG), no timeouts
+
+
+def test_a_line_that_cannot_boot_gets_a_column_of_boot_failures(
+        lab_child: Callable[..., LabChild], measured: Callable[[str], None]) -> None:
+    run = lab_child(env={"LAB_GUEST_APPEND": FAULT})
+    code = run.wait(QUICK_S + 60)
+    took = time.monotonic() - run.started
+
+    measured(f"first boot fails (kernel panic): pytest ended in {took:.1f} s (exit {code})")
+    assert code == 1, run.tail()  # tests failed: not a setup error, not a crash
+    cells = run.column()
+    assert {c["tutorial"] for c in cells} == SCENARIOS, run.tail()
+    for cell in cells:
+        assert (cell["verdict"], cell["stage"]) == ("fail", "boot"), cell
+        assert "could not be booted" in cell["reason"], cell
+    assert "Linux 6.1" in (run.output / "lab-report.md").read_text()
+    output = run.text()
+    assert output.count("guest console (tail)") >= len(SCENARIOS), run.tail()
+    assert "Kernel panic" in output
+    boots = re.findall(r"booting \S+ \((?:kvm|tcg)\)", output)
+    assert len(boots) == 1, "one first boot (retried once inside), none per scenario"
+    assert "error" not in output.strip().splitlines()[-1], "no setup errors: " + run.tail()
+    assert not run.leftovers(), "QEMU (or vng) outlived the run"
+    assert took < QUICK_S, "a panicking guest must end the boot at once, not at a timeout"

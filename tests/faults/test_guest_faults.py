@@ -1,0 +1,157 @@
+"""Faults inside the guest, injected for real: each cell's verdict stays its own.
+
+A step that hangs, a kernel warning, a panic, a recorded incompatibility that
+fails another way, links planted by the guest in its share. After each fault
+the next real tutorial on the same kernel line must pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.kernel_health import Accepted
+from lab.pytest_plugin.hooks import KERNELS, SETTINGS
+from lab.pytest_plugin.verdict import attach_evidence
+from lab.scenario import Scenario, load_scenario
+from lab.session import KernelLab
+from lab.verdict import FAIL, cell_for
+from lab.workspace import RO_DIR, SHARE_DIR
+
+FAULTS = Path(__file__).parent / "scenarios"
+SLACK_S = 10.0  # what a failed step may take beyond its own deadline
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelLab]:
+    """One kernel line (the first --kernel) for these tests, output kept apart."""
+    kernels = request.config.stash[KERNELS]
+    if not kernels:
+        raise pytest.UsageError("tests/faults boot guests: pass --kernel LINE")
+    settings = dataclasses.replace(request.config.stash[SETTINGS],
+                                   output=tmp_path_factory.mktemp("faults"))
+    with KernelLab(settings, kernels[0]) as booted:
+        assert booted.failure is None, booted.failure
+        yield booted
+
+
+def fault(name: str) -> Scenario:
+    return load_scenario(FAULTS / f"{name}.toml")
+
+
+def assert_next_tutorial_passes(lab: KernelLab) -> None:
+    tutorial = load_scenario(lab.settings.scenarios_dir / "minimal.toml")
+    outcome = lab.run(tutorial)
+    assert outcome.passed, f"{outcome.stage}: {outcome.message}"
+
+
+def test_a_step_that_hangs_fails_within_its_deadline_and_the_guest_is_kept(
+        lab: KernelLab) -> None:
+    boots = lab.boots
+    started = time.monotonic()
+    outcome = lab.run(fault("hang-spawn"))
+    after_load = time.monotonic() - started - outcome.timings["build"] - outcome.timings["load"]
+
+    assert not outcome.passed
+    assert outcome.stage == "workload"
+    assert "timed out after 5 s waiting for `tail -f /dev/null` to print" in outcome.message
+    assert after_load < 5 + SLACK_S, f"the failed step took {after_load:.1f} s"
+    print(f"hang (interruptible): failed {after_load:.1f} s after its step began")
+    assert_next_tutorial_passes(lab)
+    assert lab.boots == boots, "Ctrl-C was enough: the guest is kept"
+
+
+def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
+        lab: KernelLab) -> None:
+    boots = lab.boots
+    started = time.monotonic()
+    outcome = lab.run(fault("hang-interactive"), load_program=False)
+    took = time.monotonic() - started
+
+    assert not outcome.passed
+    assert outcome.stage == "workload"
+    assert "waiting for the prompt of `bash --norc -i`" in outcome.message
+    assert took - outcome.timings["build"] < 5 + SLACK_S, f"the failed step took {took:.1f} s"
+    print(f"hang (console kept): failed in {took:.1f} s")
+    assert_next_tutorial_passes(lab)
+    assert lab.boots == boots + 1, "the stuck guest was replaced"
+
+
+def test_a_kernel_warning_fails_the_cell_at_kernel(lab: KernelLab) -> None:
+    scenario = fault("splat")
+    outcome = lab.run(scenario)
+
+    assert outcome.stage == "kernel", outcome.message
+    assert not outcome.passed
+    assert "WARNING: CPU: 0 PID: 1 at lab/injected.c:1 injected_fault" in outcome.message
+    assert outcome.results and all(r.passed for r in outcome.results), "the trace itself was fine"
+    cell = cell_for(outcome, scenario, lab.line)
+    assert cell.verdict == FAIL
+    assert cell.reason.startswith("kernel: the kernel logged: WARNING: CPU: 0 PID: 1")
+    assert_next_tutorial_passes(lab)
+
+
+def test_an_accepted_kernel_message_does_not_fail_the_cell(lab: KernelLab) -> None:
+    scenario = fault("splat")
+    accepted = dataclasses.replace(scenario, accepted_kernel_messages=(
+        Accepted(r"WARNING: .* at lab/injected\.c:1 ", "the fault test writes it on purpose"),))
+    outcome = lab.run(accepted)
+    assert outcome.passed, f"{outcome.stage}: {outcome.message}"
+
+
+def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest(
+        lab: KernelLab) -> None:
+    boots = lab.boots
+    started = time.monotonic()
+    outcome = lab.run(fault("panic"), load_program=False)
+    took = time.monotonic() - started
+
+    assert not outcome.passed
+    assert outcome.stage == "kernel"
+    assert "kernel panic: sysrq triggered crash" in outcome.message
+    assert "Kernel panic - not syncing" in outcome.console_tail
+    print(f"panic: reported in {took:.1f} s")
+    assert_next_tutorial_passes(lab)
+    assert lab.boots == boots + 1
+
+
+def test_a_recorded_incompatibility_that_fails_another_way_is_a_plain_fail(
+        lab: KernelLab) -> None:
+    scenario = fault("wrong-incompatibility")
+    outcome = lab.run(scenario)
+    cell = cell_for(outcome, scenario, lab.line)
+
+    assert outcome.stage == "build"
+    assert cell.verdict == FAIL
+    assert cell.reason.startswith("recorded as incompatible (at build, evidence /no member")
+    assert "but failed at build: " in cell.reason
+    assert "no-such-compiler: not found" in cell.reason
+
+
+def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(
+        request: pytest.FixtureRequest, lab: KernelLab, tmp_path: Path) -> None:
+    canary = tmp_path / "project-file.py"
+    canary.write_text("untouched\n")
+    text = (FAULTS / "symlinks.toml").read_text().replace("@CANARY@", str(canary))
+    (tmp_path / "symlinks.toml").write_text(text)
+    scenario = load_scenario(tmp_path / "symlinks.toml")
+    tool = lab.work_dir / RO_DIR / "bin" / "ecli"
+    tool_before = tool.read_text()
+
+    outcome = lab.run(scenario)
+    attach_evidence(request.node, outcome, lab.line)  # what the plugin writes on a failure
+
+    assert not outcome.passed and outcome.stage == "expect", outcome.message
+    planted = lab.work_dir / SHARE_DIR / "out" / scenario.name / "failure.txt"
+    assert planted.is_symlink(), "the guest did plant its links"
+    assert canary.read_text() == "untouched\n"
+    assert tool.read_text() == tool_before, "the read-only share stayed read-only"
+    assert outcome.evidence is not None
+    assert (outcome.evidence / "failure.txt").is_file()
+    assert not (outcome.evidence / "failure.txt").is_symlink()
+    assert_next_tutorial_passes(lab)

@@ -1,0 +1,128 @@
+"""Tests for lab.cache_lock: per-entry flocks between processes, and the staging
+and sweeping that keep concurrent or killed builds from trampling each other."""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+import lab.cache_lock
+from lab.cache_lock import (
+    cache_lock,
+    lock_path,
+    new_staging,
+    publish,
+    require_writable,
+    sweep_leftovers,
+    try_cache_lock,
+)
+from lab.errors import LabError
+
+
+def hold(entry: Path, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
+    with cache_lock(entry, "a test entry"):
+        ready.set()
+        time.sleep(seconds)
+
+
+def holder(entry: Path, seconds: float) -> multiprocessing.Process:
+    """Another process holding entry's lock for seconds (already holding on return)."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    process = context.Process(target=hold, args=(entry, ready, seconds))
+    process.start()
+    assert ready.wait(10)
+    return process
+
+
+def test_the_lock_file_is_removed_on_release(tmp_path: Path) -> None:
+    entry = tmp_path / "kernels" / "k"
+    with cache_lock(entry, "k") as writable:
+        assert writable
+        assert lock_path(entry).read_text() == f"{os.getpid()}\n"
+        with cache_lock(tmp_path / "debs" / "d.deb", "d"):  # another entry: no wait
+            pass
+    assert sorted(p.name for p in (tmp_path / "kernels").iterdir()) == []
+
+
+def test_a_second_process_waits_says_why_and_then_gets_the_lock(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    entry = tmp_path / "rootfs" / "bookworm-x"
+    other = holder(entry, 0.4)
+    started = time.monotonic()
+    with cache_lock(entry, "the guest root bookworm-x"):
+        waited = time.monotonic() - started
+    other.join(10)
+    assert waited > 0.2
+    assert capfd.readouterr().err == (
+        f"waiting for another lab process (pid {other.pid}) to finish with the guest root "
+        f"bookworm-x (lock {entry}.lock)\n")
+
+
+def test_a_killed_holder_does_not_block_the_next_process(tmp_path: Path) -> None:
+    entry = tmp_path / "kernels" / "k"
+    other = holder(entry, 60)
+    os.kill(other.pid, signal.SIGKILL)
+    other.join(10)
+    assert lock_path(entry).exists(), "a killed holder leaves its lock file..."
+    started = time.monotonic()
+    with cache_lock(entry, "k"):
+        pass
+    assert time.monotonic() - started < 1, "...but not its lock"
+
+
+def test_try_cache_lock_does_not_wait(tmp_path: Path) -> None:
+    entry = tmp_path / "debs" / "k.deb"
+    other = holder(entry, 0.5)
+    with try_cache_lock(entry) as free:
+        assert not free
+    other.join(10)
+    with try_cache_lock(entry) as free:
+        assert free
+    assert not lock_path(entry).exists()
+
+
+def test_a_cache_this_user_cannot_write_is_read_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(lab.cache_lock.os, "open", refuse)
+    entry = tmp_path / "kernels" / "k"
+    with cache_lock(entry, "k") as writable:
+        assert not writable
+        require_writable(True, entry, "fine")
+        with pytest.raises(LabError) as info:
+            require_writable(writable, entry, "it is not there")
+    assert str(info.value) == (
+        f"cannot update {entry} (it is not there): this user cannot write to {entry.parent}; "
+        "run as the user who owns the cache, or set LAB_CACHE_DIR to a cache of your own")
+
+
+def test_staging_is_private_and_published_over_the_old_entry(tmp_path: Path) -> None:
+    entry = tmp_path / "kernels" / "k"
+    (entry / "old").mkdir(parents=True)
+    one, two = new_staging(entry), new_staging(entry)
+    assert one != two
+    assert one.parent == entry.parent and one.name.startswith(".k.build-")
+    (one / "tree" / "new").mkdir(parents=True)
+    publish(one / "tree", entry)
+    assert sorted(p.name for p in entry.iterdir()) == ["new"]
+    assert sorted(p.name for p in entry.parent.iterdir()) == sorted(["k", one.name, two.name])
+
+
+def test_sweep_removes_only_the_leftovers_of_that_entry(tmp_path: Path) -> None:
+    kernels = tmp_path / "kernels"
+    names = ["k", ".k.build-abc123", ".k.discard-4242", "k.partial",
+             "k2", ".k2.build-zzz", ".k.notes"]
+    for name in names:
+        (kernels / name).mkdir(parents=True)
+    sweep_leftovers(kernels / "k")
+    assert sorted(p.name for p in kernels.iterdir()) == sorted(["k", "k2", ".k2.build-zzz",
+                                                                 ".k.notes"])

@@ -1,0 +1,122 @@
+"""lab.docs without a VM: each kind of drift in a document is found, at its line;
+a document without drift passes; a tutorial without a document has no findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docs_tutorial import DOCUMENT, PROGRAM, SAMPLE, line_of, make_tutorial
+
+from lab.docs.findings import ERROR, Finding, drifts
+from lab.docs.verify import own_check, static_findings
+
+
+def findings_for(root: Path, document: str, program: str = PROGRAM) -> list[Finding]:
+    scenario, project = make_tutorial(root, document, program)
+    return static_findings(scenario, project)
+
+
+def kinds(findings: list[Finding]) -> list[tuple[str, int]]:
+    return [(f.kind, f.line) for f in findings]
+
+
+def test_a_document_without_drift_passes(tmp_path: Path) -> None:
+    scenario, project = make_tutorial(tmp_path)
+    check = own_check(scenario, project)
+    assert check is not None
+    assert check.findings == []
+    assert [a.label for a in check.attributions if a.source] == ["demo/demo.bpf.c"]
+    confirmed = {c.line for c in check.confirmations}
+    assert line_of(DOCUMENT, "ENTRY pid = 13992") in confirmed
+
+
+def test_a_tutorial_without_a_document_works_as_today(tmp_path: Path) -> None:
+    scenario, project = make_tutorial(tmp_path, document=None)
+    assert static_findings(scenario, project) == []
+    assert own_check(scenario, project) is None
+
+
+def test_one_changed_code_line_is_drift_at_that_line_with_a_diff(tmp_path: Path) -> None:
+    document = DOCUMENT.replace("    return 0;\n}\n\nSEC(\"kretprobe", "    return 1;\n}\n\nSEC("
+                                "\"kretprobe")
+    [finding] = findings_for(tmp_path, document)
+    assert finding.kind == "code-drift" and finding.severity == ERROR
+    assert finding.file == "bpf/demo/README.md"
+    assert finding.line == line_of(document, "return 1;")
+    assert "-    return 0;" in finding.detail and "+    return 1;" in finding.detail
+    assert f"+{finding.line}" not in finding.detail or "@@" in finding.detail
+
+
+def test_a_message_changed_in_the_code_but_not_in_the_document(tmp_path: Path) -> None:
+    program = PROGRAM.replace('"EXIT: pid = %d, ret = %ld\\n"', '"EXIT: ret = %ld\\n"')
+    document = DOCUMENT.replace(PROGRAM, program)  # the listing follows, the sample does not
+    found = findings_for(tmp_path, document, program)
+    assert kinds(found) == [("unproducible", line_of(document, "EXIT: pid = 13992")),
+                            ("unproducible", line_of(document, "EXIT: pid = 14399"))]
+    assert 'closest: "EXIT: ret = %ld"' in found[0].message
+    assert f"demo/demo.bpf.c:{line_of(program, 'EXIT: ret')}" in found[0].message
+
+
+def test_a_line_cut_at_the_terminal_width_is_truncated_not_drift(tmp_path: Path) -> None:
+    cut = SAMPLE.splitlines()
+    cut[1] = cut[1][:cut[1].index("ret =") + 3]          # "... EXIT: pid = 13992, ret"
+    document = DOCUMENT.replace(SAMPLE, "\n".join(cut))
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("truncated", line_of(document, "pid = 13992, ret"))]
+    assert not drifts(found)
+
+
+def test_a_bytes_repr_without_its_closing_quote_is_truncated(tmp_path: Path) -> None:
+    table = ("TIME(s)            COMM             PID    MESSAGE\n"
+             "125.308890000      b'rm'            269    b'EXIT: pid = 269, ret")
+    document = DOCUMENT.replace(SAMPLE, table)
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("truncated", line_of(document, "b'rm'"))]
+
+
+def test_output_shown_only_as_an_image_is_not_checkable(tmp_path: Path) -> None:
+    document = DOCUMENT.replace(f"```console\n$ sudo cat /sys/kernel/tracing/trace_pipe\n"
+                                f"{SAMPLE}\n```", "![the result](img/trace-result.png)")
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("no-sample", line_of(document, "```c")),
+                            ("not-checkable", line_of(document, "trace-result.png"))]
+    assert not drifts(found)
+
+
+def test_a_code_block_that_shows_no_file_is_reported(tmp_path: Path) -> None:
+    block = "```c\nint helper(void)\n{\n    return 42;\n}\n```\n"
+    document = DOCUMENT.replace("## Build", block + "\n## Build")
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("unmatched-block", line_of(document, "```c", 1))]
+
+
+def test_a_block_named_by_a_comment_for_a_file_the_program_lacks(tmp_path: Path) -> None:
+    document = DOCUMENT.replace("```c\n", "<!-- lab: file=other.bpf.c -->\n```c\n")
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("unknown-file", line_of(document, "```c"))]
+
+
+def test_a_skip_comment_leaves_an_illustration_alone(tmp_path: Path) -> None:
+    block = "<!-- lab: skip -->\n```c\nint helper(void)\n{\n    return 42;\n}\n```\n"
+    assert findings_for(tmp_path, DOCUMENT.replace("## Build", block + "\n## Build")) == []
+
+
+def test_an_excerpt_is_confirmed_and_a_listing_missing_lines_is_partial(tmp_path: Path) -> None:
+    excerpt = "\n".join(PROGRAM.splitlines()[12:19])        # the kretprobe only
+    listing = "\n".join(PROGRAM.splitlines()[:-3])          # the end of the file lost
+    document = DOCUMENT.replace("## Build", f"Then:\n\n```c\n{excerpt}\n```\n\n## Build")
+    document = document.replace(PROGRAM, listing + "\n")
+    scenario, project = make_tutorial(tmp_path, document)
+    check = own_check(scenario, project)
+    assert check is not None
+    assert kinds(check.findings) == [("code-partial", line_of(document, "```c") + 1)]
+    assert any("lines 13-19" in c.what and "excerpt" in c.what for c in check.confirmations)
+
+
+def test_findings_serialise_with_file_line_and_severity(tmp_path: Path) -> None:
+    document = DOCUMENT.replace("ret = %ld", "ret = %d")
+    [finding] = findings_for(tmp_path, document)
+    record = finding.to_json()
+    assert record["file"] == "bpf/demo/README.md" and record["line"] == finding.line
+    assert record["kind"] == "code-drift" and record["severity"] == "error"
+    assert finding.text().startswith(f"bpf/demo/README.md:{finding.line}: error: [code-drift]")

@@ -1,0 +1,39 @@
+"""Every tutorial's document, checked without a VM: its code blocks equal the
+program's files and its output sample is something the program can print.
+Tutorials are found from bpf/*/README.md; none is named here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.docs.findings import drifts
+from lab.docs.verify import document_path, own_check
+from lab.scenario import Scenario, load_scenarios
+
+PROJECT = Path(__file__).resolve().parents[2]
+SCENARIOS = {s.name: s for s in load_scenarios(PROJECT / "scenarios")}
+DOCUMENTED = sorted(name for name, s in SCENARIOS.items()
+                    if document_path(s, PROJECT).is_file())
+
+
+def test_every_documented_tutorial_has_a_scenario() -> None:
+    documents = {p.resolve() for p in (PROJECT / "bpf").glob("*/README.md")}
+    owned = {document_path(s, PROJECT).resolve() for s in SCENARIOS.values()}
+    assert documents <= owned, f"documents no scenario owns: {sorted(documents - owned)}"
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_the_document_shows_the_program_and_what_it_prints(name: str) -> None:
+    scenario: Scenario = SCENARIOS[name]
+    check = own_check(scenario, PROJECT)
+    assert check is not None
+    problems = [f.text() for f in check.findings]
+    assert not drifts(check.findings), "\n".join(problems)
+    assert problems == [], "\n".join(problems)
+    shown = {a.source.name for a in check.attributions if a.source is not None}
+    program_files = {p.name for p in (PROJECT / scenario.program).iterdir()
+                     if p.is_file() and p.suffix != ".md"}
+    assert shown == program_files, "every file of the program is shown in the document"
+    assert any(block.samples for block in check.blocks), "the document shows its output"

@@ -1,0 +1,71 @@
+"""Kernel health: splats in the kernel log and panics on the console fail a cell."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.kernel_health import Accepted, kmsg_messages, last_sequence, panic_message, splats
+
+KMSG = """6,1001,5000000,-;virtio_net virtio1 enp0s2: renamed from eth0
+4,1002,6000000,-;------------[ cut here ]------------
+4,1003,6000100,-;WARNING: CPU: 1 PID: 311 at kernel/bpf/core.c:123 bpf_prog_run+0x1/0x2
+ SUBSYSTEM=cpu
+ DEVICE=+cpu:1
+4,1004,6000200,-;Modules linked in: 9p
+4,1005,6000300,c;CPU: 1 PID: 311 Comm: ecli Not tainted 6.1.0-50-amd64
+"""
+
+
+def test_kmsg_records_become_messages_without_their_dictionary_lines() -> None:
+    messages = kmsg_messages(KMSG)
+    assert messages[0] == "virtio_net virtio1 enp0s2: renamed from eth0"
+    assert "SUBSYSTEM=cpu" not in " ".join(messages)
+    assert len(messages) == 5
+
+
+def test_last_sequence_is_the_cursor_for_the_next_scenario() -> None:
+    assert last_sequence(KMSG) == 1005
+    assert last_sequence("") == 0
+
+
+def test_a_warning_is_a_splat_with_its_first_lines() -> None:
+    found = splats(kmsg_messages(KMSG))
+    assert len(found) == 1
+    assert found[0].startswith("WARNING: CPU: 1 PID: 311 at kernel/bpf/core.c:123")
+    assert "Comm: ecli" in found[0]
+
+
+@pytest.mark.parametrize("message", [
+    "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+    "Oops: 0000 [#1] PREEMPT SMP NOPTI",
+    "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [ecli:311]",
+    "rcu: INFO: rcu_preempt self-detected stall on CPU",
+    "general protection fault, probably for non-canonical address 0xdead: 0000 [#1]",
+    "kernel BUG at mm/slub.c:379!",
+    "INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+    "Kernel panic - not syncing: sysrq triggered crash",
+])
+def test_every_kind_of_splat_is_found(message: str) -> None:
+    assert splats([message])
+
+
+@pytest.mark.parametrize("message", [
+    "bpf: Failed to load program: warning: this is ordinary",
+    "ecli[311]: segfault at 0 ip 0000 sp 0000 error 4",  # a user crash, not the kernel's
+    "test_warning: all good",
+])
+def test_ordinary_messages_are_not_splats(message: str) -> None:
+    assert not splats([message])
+
+
+def test_an_accepted_pattern_is_left_out_and_others_still_count() -> None:
+    accepted = [Accepted(r"WARNING: .* at kernel/bpf/core\.c", "measured, explained")]
+    assert not splats(kmsg_messages(KMSG), accepted)
+    assert splats(["BUG: unable to handle page fault"], accepted)
+
+
+def test_a_panic_on_the_console_is_named_by_its_message() -> None:
+    console = "[   12.3] sysrq: Trigger a crash\r\n[   12.3] Kernel panic - not syncing: " \
+              "sysrq triggered crash\r\n[   12.4] Kernel Offset: disabled\r\n"
+    assert panic_message(console) == "sysrq triggered crash"
+    assert panic_message("[    1.0] Linux version 6.1\r\n") is None

@@ -1,0 +1,81 @@
+"""Reading the guest's share never follows a link the guest could have planted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lab.untrusted import read_untrusted
+from lab.workspace import Workspace, share_dirs
+
+
+def test_reads_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "out" / "minimal").mkdir(parents=True)
+    (tmp_path / "out" / "minimal" / "load.log").write_text("Running eBPF program...\n")
+    assert read_untrusted(tmp_path, "out/minimal/load.log") == "Running eBPF program...\n"
+
+
+def test_absent_is_empty(tmp_path: Path) -> None:
+    assert read_untrusted(tmp_path, "out/minimal/load.log") == ""
+
+
+def test_a_link_as_the_file_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("host secret")
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "load.log").symlink_to(secret)
+    assert read_untrusted(share, "load.log") == ""
+
+
+def test_a_link_as_a_directory_is_not_followed(tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "load.log").write_text("host file")
+    share = tmp_path / "share"
+    (share / "out").mkdir(parents=True)
+    (share / "out" / "minimal").symlink_to(host)
+    assert read_untrusted(share, "out/minimal/load.log") == ""
+
+
+def test_a_fifo_does_not_block_the_host(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "load.log")
+    assert read_untrusted(tmp_path, "load.log") == ""
+
+
+def test_a_runaway_log_keeps_its_end(tmp_path: Path) -> None:
+    (tmp_path / "trace.log").write_text("x" * 100 + "the end")
+    assert read_untrusted(tmp_path, "trace.log", limit=7) == "the end"
+
+
+@pytest.mark.parametrize("relative", ["../x", "out/../../x", "", "./x"])
+def test_paths_that_climb_are_refused(tmp_path: Path, relative: str) -> None:
+    with pytest.raises(ValueError):
+        read_untrusted(tmp_path, relative)
+
+
+def test_the_guest_cannot_redirect_where_the_host_keeps_evidence(tmp_path: Path) -> None:
+    """The guest plants links where its logs go; the host's copy lands in its own
+    evidence directory and the file the links point at is untouched."""
+    program = tmp_path / "bpf" / "demo"
+    program.mkdir(parents=True)
+    (program / "demo.bpf.c").write_text("// program\n")
+    project_file = tmp_path / "project-file.py"
+    project_file.write_text("original\n")
+    run_dir = tmp_path / "runs" / "6.1"
+    share, _ = share_dirs(run_dir)
+    work = Workspace(run_dir, "demo", program)
+    guest_out = share / "out" / "demo"
+    guest_out.mkdir(parents=True)
+    (guest_out / "load.log").symlink_to(project_file)
+    (guest_out / "build.log").write_text("clang ok\n")
+
+    work.keep_logs()
+    work.write("failure.txt", "demo failed\n")
+
+    assert project_file.read_text() == "original\n"
+    assert (work.evidence / "build.log").read_text() == "clang ok\n"
+    assert not (work.evidence / "load.log").exists()
+    assert not work.evidence.is_relative_to(share)
