@@ -33,14 +33,22 @@ def cause_of(outcome: Outcome) -> str:
             return f"{result.expectation.summary}: {result.problems[0]}"
     first = _first_line(outcome.message)
     if outcome.stage == "build":
-        error = COMPILER_ERROR.search(outcome.logs.get("build", "") or outcome.message)
+        log = outcome.logs.get("build", "")
+        error = COMPILER_ERROR.search(log or outcome.message)
         if error:
             return f"{error.group(0).removeprefix(': ').strip()} ({first})"
+        if _last_line(log):  # a shell's "not found", a Makefile's last word
+            return f"{_last_line(log)} ({first})"
     if outcome.stage == "load":
         errors = LOADER_ERROR.findall(outcome.logs.get("load", "") or outcome.message)
         if errors:
             return " / ".join(e.strip() for e in errors[-LOADER_LINES:]) + f" ({first})"
     return first
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _first_line(text: str) -> str:

@@ -17,7 +17,7 @@ from lab.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, r
 from lab.matrix import default_jobs, merge_files, run_matrix
 from lab.matrix_report import markdown
 from lab.report import failure_text, summary_line
-from lab.rootfs import build_rootfs, load_recipe
+from lab.rootfs import build_rootfs, cached_rootfs, describe_packages, load_recipe
 from lab.scenario import load_scenarios
 from lab.session import KernelLab, guest_spec, prepare
 from lab.settings import Settings
@@ -52,8 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     fetch.set_defaults(handler=_kernels_fetch)
 
     rootfs = commands.add_parser("rootfs", help="the guest root filesystem")
-    rootfs.add_subparsers(required=True, metavar="ACTION").add_parser(
-        "build", help="build it from vm/rootfs.toml (cached)").set_defaults(handler=_rootfs_build)
+    rootfs_build = rootfs.add_subparsers(required=True, metavar="ACTION").add_parser(
+        "build", help="build it from vm/rootfs.toml and the scenarios' guest_packages (cached)")
+    rootfs_build.add_argument("--list", action="store_true",
+                              help="list its packages and what brought each one; build nothing")
+    rootfs_build.set_defaults(handler=_rootfs_build)
 
     check = commands.add_parser("doctor", help="check (and as root, install) host packages")
     check.add_argument("--install", action="store_true", help="apt-get install what is missing")
@@ -126,9 +129,16 @@ def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
-    lock = load_lock(settings.lock_file)
-    print(build_rootfs(settings.cache, debian_mirror(), load_recipe(settings.recipe_file),
-                       list(lock.values())))
+    kernels = list(load_lock(settings.lock_file).values())
+    recipe = load_recipe(settings.recipe_file)
+    scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
+    if args.list:
+        root, problem = cached_rootfs(settings.cache, recipe, kernels, scenarios)
+        state = "built" if problem is None else f"to be built: {problem}"
+        print(f"{root} ({state}); {recipe.suite} packages and where each comes from:")
+        print("\n".join(f"  {line}" for line in describe_packages(recipe, scenarios)))
+        return
+    print(build_rootfs(settings.cache, debian_mirror(), recipe, kernels, scenarios))
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:

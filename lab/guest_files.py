@@ -11,15 +11,19 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-ECLI_WRAPPER = '#!/bin/sh\nexec python3 "$(dirname "$0")/ecli.py" "$@"\n'
+# The stand-ins for the tutorials' ecli and ecc, and the module ecli imports.
+MODULES = ("ecli.py", "ecli_format.py", "ecc.py")
+COMMANDS = ("ecli", "ecc")
+WRAPPER = '#!/bin/sh\nexec python3 "$(dirname "$0")/{name}.py" "$@"\n'
 
 
 def install_guest_files(ro_dir: Path) -> None:
     bin_dir = ro_dir / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    source = resources.files("lab.guest") / "ecli.py"
-    with resources.as_file(source) as path:
-        shutil.copyfile(path, bin_dir / "ecli.py")
-    wrapper = bin_dir / "ecli"
-    wrapper.write_text(ECLI_WRAPPER)
-    wrapper.chmod(0o755)
+    for module in MODULES:
+        with resources.as_file(resources.files("lab.guest") / module) as path:
+            shutil.copyfile(path, bin_dir / module)
+    for name in COMMANDS:
+        wrapper = bin_dir / name
+        wrapper.write_text(WRAPPER.format(name=name))
+        wrapper.chmod(0o755)

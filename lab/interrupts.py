@@ -42,7 +42,7 @@ class StopOnce:
         if not self.received:
             return None
         first, *later = (signal.Signals(s).name for s in self.received)
-        text = f"stopped by {first}: guests powered off, report written"
+        text = f"stopped by {first}: torn down, the finished cells kept"
         return text + (f"; {', '.join(later)} waited for that" if later else "")
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.docs.findings import Finding
 from lab.matcher import ExpectationResult, Record
 
 # In the order a scenario meets them. `kernel` is the health check of the
 # kernel log after the scenario, `document` the tutorial's own text.
 STAGES = ("preflight", "boot", "build", "load", "workload", "capture", "expect", "kernel",
-          "cleanup")
+          "cleanup", "document")
 
 
 @dataclass
@@ -32,3 +33,4 @@ class Outcome:
     evidence: Path | None = None
     console_tail: str = ""
     logs: dict[str, str] = field(default_factory=dict)
+    document: list[Finding] = field(default_factory=list)  # the tutorial's own text, checked

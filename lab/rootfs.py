@@ -1,14 +1,18 @@
-"""Build the pinned guest root filesystem, once per recipe and set of kernels.
+"""Build the pinned guest root filesystem, once per package set and set of kernels.
 
-mmdebstrap installs the recipe's packages from the recipe's suite; then the
-headers of every locked kernel (fetched and verified like the kernels, from
-their own suites) are unpacked on top: one root serves every kernel line, and
+mmdebstrap installs the recipe's packages, plus every package a scenario
+declares (`guest_packages`), from the recipe's suite; then the headers of every
+locked kernel (fetched and verified like the kernels, from their own suites)
+are unpacked on top: one root serves every tutorial and every kernel line, and
 no other suite's libc ever enters it. The directory name is a digest of the
-recipe and of the headers, so a changed recipe or lock gives a new root and an
-unchanged one is reused. The build goes to a staging directory of its own,
-renamed into place under a lock (lab.cache_lock) only on success, with a
-completion stamp (lab.cache_stamp) checked on every use: neither a concurrent
-build, an interrupted one nor a damaged root is ever booted.
+package set and of the headers, so a changed recipe, a newly declared package
+or a changed lock gives a new root (built once) and an unchanged one is reused.
+Before building, every package name is looked up in the suite's verified index:
+a misspelt one stops the run there, naming the scenario that declared it.
+The build goes to a staging directory of its own, renamed into place under a
+lock (lab.cache_lock) only on success, with a completion stamp (lab.cache_stamp)
+checked on every use: neither a concurrent build, an interrupted one nor a
+damaged root is ever booted.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.archive import DEFAULT_KEYRING
+from lab.archive import DEFAULT_KEYRING, DebianArchive
 from lab.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
 from lab.cache_stamp import (
     Manifest,
@@ -35,12 +39,14 @@ from lab.cache_stamp import (
     write_stamp,
 )
 from lab.catalog import LockedKernel
-from lab.errors import LabError
-from lab.kernels import fetch_debs
+from lab.errors import LabError, PackageNotFound
+from lab.kernels import fetch_debs, suite_archive
+from lab.scenario import Scenario
 
 GUEST_MOUNT_POINTS = ("lab",)
 MERGED_USR = ("bin", "sbin", "lib", "lib64")
 ROOT_CHECKED = ("usr", "etc")
+RECIPE_SOURCE = "recipe"
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,76 @@ def load_recipe(path: Path) -> Recipe:
         raise LabError(f"{path}: not a valid rootfs recipe ({error})") from error
 
 
+def package_sources(recipe: Recipe, scenarios: Sequence[Scenario]) -> dict[str, tuple[str, ...]]:
+    """Every package of the guest root, sorted by name, with where it comes from:
+    "recipe" and/or the names of the scenarios that declare it."""
+    sources: dict[str, list[str]] = {name: [RECIPE_SOURCE] for name in recipe.packages}
+    for scenario in scenarios:
+        for name in scenario.guest_packages:
+            declared = sources.setdefault(name, [])
+            if scenario.name not in declared:
+                declared.append(scenario.name)
+    return {name: tuple(sources[name]) for name in sorted(sources)}
+
+
+def guest_recipe(recipe: Recipe, scenarios: Sequence[Scenario]) -> Recipe:
+    """What the guest root is built from: the recipe's packages plus every package
+    the scenarios declare, sorted and without duplicates."""
+    return Recipe(recipe.suite, recipe.variant, tuple(package_sources(recipe, scenarios)))
+
+
 def digest(recipe: Recipe, kernels: Sequence[LockedKernel]) -> str:
     headers = sorted(deb.sha256 for kernel in kernels for deb in kernel.headers)
-    text = json.dumps([recipe.suite, recipe.variant, sorted(recipe.packages), headers])
+    text = json.dumps([recipe.suite, recipe.variant, sorted(set(recipe.packages)), headers])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_packages(archive: DebianArchive, recipe: Recipe,
+                   scenarios: Sequence[Scenario]) -> None:
+    """Every package of the guest root is a real package of the recipe's suite, or a
+    LabError naming each unknown one and the scenario (or recipe) that asked for it.
+
+    The lookup is by package name in the suite's signed index: a virtual name
+    (one that other packages only Provide), a package of another suite or one
+    outside the index's component is refused, although mmdebstrap might resolve
+    some of them: what a scenario names is exactly what gets installed."""
+    declared_by = {s.name: s for s in scenarios}
+    unknown = []
+    for name, sources in package_sources(recipe, scenarios).items():
+        try:
+            archive.find(name)
+        except PackageNotFound:
+            unknown += [f"  {_source_file(source, declared_by)}: {_key(source)} names {name!r}"
+                        for source in sources]
+    if unknown:
+        raise LabError(
+            f"unknown guest package(s): not in the {archive.suite} index "
+            f"({archive.component}, {archive.arch}) of {archive.mirror}, the suite of the "
+            f"guest root's recipe:\n" + "\n".join(unknown) + "\n"
+            "A name must be a real Debian package of that suite, as `apt-cache show NAME` "
+            "on a Debian system of that release knows it (a virtual name that other "
+            "packages only Provide is not enough: name the package that provides it). "
+            "Nothing was built or booted.")
+
+
+def _source_file(source: str, scenarios: dict[str, Scenario]) -> str:
+    return "the recipe (vm/rootfs.toml)" if source == RECIPE_SOURCE else str(scenarios[source].path)
+
+
+def _key(source: str) -> str:
+    return "`packages`" if source == RECIPE_SOURCE else "`guest_packages`"
+
+
+def describe_packages(recipe: Recipe, scenarios: Sequence[Scenario]) -> list[str]:
+    """One line per package of the guest root: its name and where it comes from."""
+    sources = package_sources(recipe, scenarios)
+    width = max((len(name) for name in sources), default=0)
+    return [f"{name:<{width}}  {', '.join(_shown_source(s) for s in by)}"
+            for name, by in sources.items()]
+
+
+def _shown_source(source: str) -> str:
+    return "the recipe" if source == RECIPE_SOURCE else f"scenario {source}"
 
 
 def mmdebstrap_command(recipe: Recipe, mirror: str, target: Path) -> list[str]:
@@ -83,25 +155,44 @@ def rootfs_dir(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel]) -> 
     return cache / "rootfs" / f"{recipe.suite}-{digest(recipe, kernels)}"
 
 
+def cached_rootfs(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel],
+                  scenarios: Sequence[Scenario] = ()) -> tuple[Path, str | None]:
+    """Where the guest root for these inputs lives, and why it cannot be used as it
+    is (None: it is built and intact), without building anything."""
+    full = guest_recipe(recipe, scenarios)
+    final = rootfs_dir(cache, full, kernels)
+    return final, stamp_problem(final, _rootfs_inputs(full, kernels), rootfs_manifest)
+
+
 def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
-                 kernels: Sequence[LockedKernel]) -> Path:
-    """The guest root for this recipe and these kernels, built if not cached.
+                 kernels: Sequence[LockedKernel], scenarios: Sequence[Scenario] = ()) -> Path:
+    """The guest root for this recipe, the scenarios' packages and these kernels,
+    built if not cached.
 
     Under the entry's lock: a second process wanting the same root waits, then
     reuses it. A cached root is used only if its stamp matches (rootfs_manifest).
+    Before a build, every package name is checked against the suite's index
+    (check_packages); a cached root needs no check: its packages were installed.
     """
-    final = rootfs_dir(cache, recipe, kernels)
-    inputs = _rootfs_inputs(recipe, kernels)
+    full = guest_recipe(recipe, scenarios)
+    final = rootfs_dir(cache, full, kernels)
+    inputs = _rootfs_inputs(full, kernels)
     with cache_lock(final, f"the guest root {final.name}") as writable:
         problem = stamp_problem(final, inputs, rootfs_manifest)
         if problem is None:
             return final
+        check_packages(suite_archive(mirror, recipe.suite, cache), recipe, scenarios)
         require_writable(writable, final, problem)
         if final.exists():
             print(f"not using the cached guest root {final}: {problem}; building it again",
                   file=sys.stderr, flush=True)
+        else:
+            print(f"building the guest root {final.name}: {len(full.packages)} packages, "
+                  f"{len(full.packages) - len(set(recipe.packages))} of them declared by "
+                  "scenarios only (`lab rootfs build --list` says which)",
+                  file=sys.stderr, flush=True)
         sweep_leftovers(final)
-        _build(cache, mirror, recipe, kernels, final)
+        _build(cache, mirror, full, kernels, final)
     print(f"guest root ready: {final}", file=sys.stderr, flush=True)
     return final
 
@@ -109,7 +200,8 @@ def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
 def _rootfs_inputs(recipe: Recipe, kernels: Sequence[LockedKernel]) -> str:
     """What a guest root is made from: the recipe and every locked headers package."""
     headers = sorted(deb.sha256 for kernel in kernels for deb in kernel.headers)
-    return inputs_digest("rootfs", recipe.suite, recipe.variant, sorted(recipe.packages), headers)
+    return inputs_digest("rootfs", recipe.suite, recipe.variant, sorted(set(recipe.packages)),
+                         headers)
 
 
 def rootfs_manifest(root: Path) -> Manifest:

@@ -9,7 +9,6 @@ link created, or a bcc script's header after attach_*), never after a sleep.
 from __future__ import annotations
 
 import re
-import shlex
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,15 +19,12 @@ from lab.kernel_health import kmsg_messages, last_sequence, splats
 from lab.matcher import ExpectationResult, Record, evaluate_all
 from lab.outcome import Outcome
 from lab.preflight import describe_missing, missing_options
-from lab.scenario import Scenario, Step
+from lab.scenario import Scenario
 from lab.vm import GuestVM
 from lab.vng_command import GUEST_RO_DIR
+from lab.workload import StepFailed, Workload
 from lab.workspace import Workspace
 
-PID_MARK = "__LAB_PID__"
-# The newline matters: pexpect matches as output arrives, and "\d+" alone would
-# take the "1" of a "191" whose other digits are still on the wire.
-PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
 UNLOAD_DEADLINE_S = 10.0
@@ -223,56 +219,11 @@ class ScenarioRunner:
             time.sleep(POLL_S)
 
     def _workload(self, scenario: Scenario) -> dict[str, list[Record]]:
-        records: dict[str, list[Record]] = {}
-        for step in scenario.workload:
-            new = {"run": self._run_step, "interactive": self._interactive_step,
-                   "spawn": self._spawn_step}[step.kind](step)
-            if step.record:
-                records.setdefault(step.record, []).extend(new)
-        return records
-
-    def _run_step(self, step: Step) -> list[Record]:
-        command = _in_background_with_pid(step.command) if step.record else step.command
-        result = self.vm.console.run(command, step.timeout)
-        if result.status != 0:
-            raise StageFailed(f"workload step `{step.command}` exited {result.status}: "
-                              f"{result.output[-1500:]}")
-        if not step.record:
-            return []
-        return [{"pid": _pid_from(result.output, step.command), **step.variables}]
-
-    def _start_in_foreground(self, step: Step) -> str:
-        """Start a step's program on the console; its pid, as it printed it."""
-        self.vm.console.sendline(_with_pid(step.command))
-        return self.vm.console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
-
-    def _interactive_step(self, step: Step) -> list[Record]:
-        console = self.vm.console
-        assert step.prompt is not None
-        pid = self._start_in_foreground(step)
-        console.expect(step.prompt, step.timeout, f"the prompt of `{step.command}`")
-        records: list[Record] = []
-        for line in step.lines:
-            console.sendline(line)
-            console.expect(step.prompt, step.timeout, f"the prompt after typing {line!r}")
-            records.append({"pid": pid, "line": line, **step.variables})
-        console.sendeof()
-        console.expect_prompt(step.timeout)
-        return records
-
-    def _spawn_step(self, step: Step) -> list[Record]:
-        console = self.vm.console
-        assert step.until is not None
-        pid = self._start_in_foreground(step)
-        console.expect(step.until, step.timeout, f"`{step.command}` to print {step.until!r}")
-        output = console.last_output()
-        console.interrupt()
-        console.expect_prompt(step.timeout)
-        if not step.collect:
-            return [{"pid": pid, **step.variables}]
-        collect = re.compile(step.collect)
-        return [{"pid": pid, **step.variables, **m.groupdict()}
-                for m in map(collect.search, output.splitlines()) if m]
+        """The steps, in order, on the console (lab.workload); what they recorded."""
+        try:
+            return Workload(self.vm.console).run(scenario.workload)
+        except StepFailed as error:
+            raise StageFailed(str(error)) from error
 
     def _capture(self, scenario: Scenario, work: Workspace, loader_pid: int | None,
                  records: dict[str, list[Record]]) -> tuple[str, list[ExpectationResult]]:
@@ -334,26 +285,3 @@ def _fail(outcome: Outcome, stage: str, why: str) -> None:
         outcome.passed, outcome.stage, outcome.message = False, stage, why + earlier
     else:
         outcome.message += f"\n{why}"
-
-
-def _in_background_with_pid(command: str) -> str:
-    """Run command as a child of the console shell, print its pid, wait for it.
-
-    The pid printed is the command's from fork to exit, and nothing else ran
-    under it: unlike `sh -c 'echo $$; exec cmd'`, no shell runs first as that
-    pid, whose own events (a strlen probe fires in sh too) would be
-    attributed to the command, and whose name trace_pipe may keep showing.
-    The exit status is the command's (`wait`)."""
-    return f"{command} & echo {PID_MARK}=$!; wait $!"
-
-
-def _with_pid(command: str) -> str:
-    """Run command as a process whose pid is printed first (exec keeps the pid)."""
-    return "sh -c " + shlex.quote(f"echo {PID_MARK}=$$; exec {command}")
-
-
-def _pid_from(output: str, command: str) -> str:
-    match = re.search(PID_PATTERN, output)
-    if not match:
-        raise StageFailed(f"`{command}` did not report its pid; output: {output[-500:]!r}")
-    return match.group(1)

@@ -27,21 +27,31 @@ from lab.kernel_health import Accepted
 CAPTURES = ("trace_pipe", "output")
 STEP_KINDS = ("run", "interactive", "spawn")
 TEMPLATE_FIELD = re.compile(r"\$\{(\w+)\}")
+# ${record.field}: a value an earlier workload step recorded (its last record of that name)
+REFERENCE = re.compile(r"\$\{(\w+)\.(\w+)\}")
+# A run step whose command ends in a lone `&` starts a background job and records its pid.
+BACKGROUND = re.compile(r"(?<![&|>])&\s*$")
+COLUMN = re.compile(r"\S+")  # a header's column name: what splitting the line on spaces gives
 
 # The name becomes a directory on the host and in the guest: no separators, no "..".
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CONFIG_OPTION = re.compile(r"CONFIG_[A-Z0-9_]+")
+# Debian Policy 5.6.1: lowercase letters, digits, '+', '-', '.'; at least two
+# characters, the first alphanumeric. No ':arch', '=version' or '/suite': the
+# lab installs the recipe suite's own package of that name.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 VARIABLE = re.compile(r"\w+")  # what ${...} can name
 
 TOP_KEYS = {"name", "summary", "source", "program", "build", "load", "workload", "expect",
-            "expected_incompatible", "kernel_config", "accepted_kernel_messages"}
+            "expected_incompatible", "kernel_config", "accepted_kernel_messages", "document",
+            "guest_packages"}
 BUILD_KEYS = {"commands"}
 LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout"}
-EXPECT_KEYS = {"summary", "for_each", "lines", "in_order"}
+EXPECT_KEYS = {"summary", "for_each", "lines", "rows", "in_order", "absent"}
 INCOMPATIBLE_KEYS = {"stage", "evidence", "reason"}
 # A key the runner ignores for a kind would be a silent no-op, so each kind has its own.
 STEP_KEYS = {
-    "run": {"run", "record", "vars", "timeout"},
+    "run": {"run", "record", "vars", "collect", "status", "timeout"},
     "interactive": {"interactive", "record", "vars", "type", "prompt", "timeout"},
     "spawn": {"spawn", "record", "vars", "until", "collect", "timeout"},
 }
@@ -79,16 +89,28 @@ class Step:
     until: str | None = None
     collect: str | None = None
     timeout: float = 120.0
+    status: int = 0  # the exit status a run step must end with
+
+    @property
+    def background(self) -> bool:
+        """A run step ending in `&`: it starts a job, records the job's pid, goes on."""
+        return self.kind == "run" and bool(BACKGROUND.search(self.command))
+
+
+Row = tuple[tuple[str, str], ...]  # (column, value template) pairs, in the file's order
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """For each record of a workload step, these lines must be in the capture."""
+    """For each record of a workload step, these lines (regexes) or rows (columns of
+    a table, by header name) must be in the capture; with `absent`, none of them."""
 
     summary: str
     for_each: str
     lines: tuple[str, ...]
     in_order: bool = True
+    rows: tuple[Row, ...] = ()
+    absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,8 @@ class Scenario:
     incompatible: dict[str, Incompatibility] = field(default_factory=dict)
     kernel_config: tuple[str, ...] = ()
     accepted_kernel_messages: tuple[Accepted, ...] = ()
+    document: str | None = None  # the published tutorial; default bpf/<name>/README.md
+    guest_packages: tuple[str, ...] = ()
 
 
 def load_scenarios(directory: Path, known_lines: Collection[str] | None = None) -> list[Scenario]:
@@ -158,6 +182,8 @@ def parse_scenario(data: dict[str, Any], path: Path,
         incompatible=_incompatibilities(data, where, known_lines),
         kernel_config=_kernel_config(data, where),
         accepted_kernel_messages=_accepted(data, where),
+        document=_inside_project(data, "document", where) if "document" in data else None,
+        guest_packages=_guest_packages(data, where),
     )
     _check_references(scenario, where)
     return scenario
@@ -175,12 +201,17 @@ def _name(data: dict[str, Any], path: Path, where: str) -> str:
 
 def _program(data: dict[str, Any], name: str, where: str) -> str:
     """The program directory is copied from the project: it must lie inside it."""
-    program = data.get("program", f"bpf/{name}")
-    parts = PurePosixPath(program).parts if isinstance(program, str) else ()
-    if not parts or PurePosixPath(program).is_absolute() or ".." in parts:
-        raise ScenarioError(f"{where}: `program` must be a relative path inside the project "
-                            f"(no leading '/', no '..'), not {_shown(program)}")
-    return str(program)
+    return _inside_project({"program": f"bpf/{name}", **data}, "program", where)
+
+
+def _inside_project(data: dict[str, Any], key: str, where: str) -> str:
+    """A path the lab reads or copies from the project: it must lie inside it."""
+    value = data.get(key)
+    parts = PurePosixPath(value).parts if isinstance(value, str) else ()
+    if not parts or PurePosixPath(str(value)).is_absolute() or ".." in parts:
+        raise ScenarioError(f"{where}: `{key}` must be a relative path inside the project "
+                            f"(no leading '/', no '..'), not {_shown(value)}")
+    return str(value)
 
 
 def _build(table: dict[str, Any], where: str) -> tuple[str, ...]:
@@ -214,13 +245,36 @@ def _step(table: dict[str, Any], where: str) -> Step:
         until=_optional_regex(table, "until", where),
         collect=_optional_regex(table, "collect", where),
         timeout=_seconds(table, "timeout", where, 120.0),
+        status=_status(table, where),
     )
     if kind == "interactive" and not (step.lines and step.prompt):
         raise ScenarioError(f"{where}: an interactive step needs `type` lines and its `prompt`")
     if kind == "spawn" and not step.until:
         raise ScenarioError(f"{where}: a spawn step needs `until`, the output that ends it")
+    if kind == "run":
+        _check_run_step(step, table, where)
     _check_own_fields(step, where)
     return step
+
+
+def _status(table: dict[str, Any], where: str) -> int:
+    value = table.get("status", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise ScenarioError(f"{where}: `status` must be the exit status the command ends "
+                            f"with, an integer 0..255, not {_shown(value)}")
+    return value
+
+
+def _check_run_step(step: Step, table: dict[str, Any], where: str) -> None:
+    """A background job is not waited for: it has no status and no output to collect.
+    Collected values become records, so `collect` needs `record`."""
+    if step.background:
+        given = sorted({"status", "collect"} & set(table))
+        if given:
+            raise ScenarioError(f"{where}: {given} cannot apply to a background job "
+                                f"(`{step.command}` ends in `&`): it is not waited for")
+    if step.collect and not step.record:
+        raise ScenarioError(f"{where}: `collect` needs `record`, the name its values go under")
 
 
 def _variables(table: dict[str, Any], where: str) -> dict[str, str]:
@@ -256,12 +310,38 @@ def _check_own_fields(step: Step, where: str) -> None:
 def _expectation(table: dict[str, Any], where: str) -> Expectation:
     _only(table, EXPECT_KEYS, where)
     lines = _strings(table, "lines", where)
-    if not lines:
-        raise ScenarioError(f"{where}: needs `lines`, the patterns the capture must show")
+    rows = _rows(table, where)
+    if bool(lines) == bool(rows):
+        raise ScenarioError(f"{where}: needs either `lines` (regexes over the capture's lines) "
+                            "or `rows` (columns of a table, by header name), not both")
     for index, line in enumerate(lines):
         _check_template(line, f"lines[{index}]", where)
     return Expectation(_text(table, "summary", where), _text(table, "for_each", where), lines,
-                       _flag(table, "in_order", where, True))
+                       _flag(table, "in_order", where, True), rows,
+                       _flag(table, "absent", where, False))
+
+
+def _rows(table: dict[str, Any], where: str) -> tuple[Row, ...]:
+    """`rows`: each a table of column name -> the exact text of that cell."""
+    rows = table.get("rows", [])
+    if not isinstance(rows, list):
+        raise ScenarioError(f"{where}: `rows` must be a list of tables (column = value), "
+                            f"not {_shown(rows)}")
+    return tuple(_row(row, f"rows[{index}]", where) for index, row in enumerate(rows))
+
+
+def _row(row: object, key: str, where: str) -> Row:
+    if not isinstance(row, dict) or not row:
+        raise ScenarioError(f"{where}: `{key}` must be a non-empty table of column = value, "
+                            f"not {_shown(row)}")
+    for column, value in row.items():
+        if not COLUMN.fullmatch(column):
+            raise ScenarioError(f"{where}: `{key}` column names are header words, without "
+                                f"spaces, not {_shown(column)}")
+        if not _is_text_or_number(value) or isinstance(value, float) or not str(value).strip():
+            raise ScenarioError(f"{where}: `{key}.{column}` must be the cell's text, a "
+                                f"non-empty string or an integer, not {_shown(value)}")
+    return tuple((column, str(value)) for column, value in row.items())
 
 
 def _check_template(line: str, key: str, where: str) -> None:
@@ -332,6 +412,19 @@ def _kernel_config(data: dict[str, Any], where: str) -> tuple[str, ...]:
     return options
 
 
+def _guest_packages(data: dict[str, Any], where: str) -> tuple[str, ...]:
+    """Debian packages the tutorial needs in the guest root, on top of the recipe's
+    (whether each exists in the recipe's suite is checked before the root is built)."""
+    packages = _strings(data, "guest_packages", where)
+    for index, package in enumerate(packages):
+        if not DEBIAN_PACKAGE.fullmatch(package):
+            raise ScenarioError(
+                f"{where}: `guest_packages[{index}]` must be a Debian package name (lowercase "
+                "letters, digits, '+', '-' or '.', at least two characters, starting with a "
+                f"letter or digit; no ':arch', '=version' or '/suite'), not {_shown(package)}")
+    return packages
+
+
 def record_fields(step: Step) -> set[str]:
     """The names a record of this step carries, for ${...} in expectations."""
     fields = {"pid", *step.variables}
@@ -345,22 +438,43 @@ def record_fields(step: Step) -> set[str]:
 def _check_references(scenario: Scenario, where: str) -> None:
     """An expectation may use a field only if every step recording it carries it:
     the matcher fills each line from each record."""
-    fields_by_record: dict[str, set[str]] = {}
-    for step in scenario.workload:
-        if step.record:
-            fields = record_fields(step)
-            fields_by_record[step.record] = fields_by_record.get(step.record, fields) & fields
+    fields_by_record = _check_step_references(scenario.workload, where)
     for expectation in scenario.expect:
         if expectation.for_each not in fields_by_record:
             raise ScenarioError(f"{where}: expectation {expectation.summary!r} iterates over "
                                 f"{expectation.for_each!r}, which no workload step records")
-        for line in expectation.lines:
+        templates = [*expectation.lines, *(value for row in expectation.rows for _, value in row)]
+        for line in templates:
+            if REFERENCE.search(line):
+                raise ScenarioError(
+                    f"{where}: {line!r} names another record's field; an expectation sees "
+                    f"its own record's: carry the value in `vars` of the step recording "
+                    f"{expectation.for_each!r} (vars = {{ name = \"${{record.field}}\" }})")
             unknown = set(TEMPLATE_FIELD.findall(line)) - fields_by_record[expectation.for_each]
             if unknown:
                 raise ScenarioError(f"{where}: {line!r} uses {sorted(unknown)}, not recorded "
                                     f"by {expectation.for_each!r} (by every step recording it)")
     if not scenario.expect:
         raise ScenarioError(f"{where}: a scenario needs at least one [[expect]]")
+
+
+def _check_step_references(workload: tuple[Step, ...], where: str) -> dict[str, set[str]]:
+    """A step's command and vars may use ${record.field} of a record an earlier step
+    made, with a field every step recording it carries; the fields of each record."""
+    fields_by_record: dict[str, set[str]] = {}
+    for index, step in enumerate(workload):
+        for text in (step.command, *step.variables.values()):
+            for name, field_name in REFERENCE.findall(text):
+                known = fields_by_record.get(name)
+                if known is None or field_name not in known:
+                    problem = (f"no earlier step records {name!r}" if known is None else
+                               f"{name!r} records {sorted(known)}")
+                    raise ScenarioError(f"{where} workload[{index}]: `${{{name}.{field_name}}}` "
+                                        f"in {text!r} cannot be filled in: {problem}")
+        if step.record:
+            fields = record_fields(step)
+            fields_by_record[step.record] = fields_by_record.get(step.record, fields) & fields
+    return fields_by_record
 
 
 # --- typed reads: each names the file, the key and what was expected ---------

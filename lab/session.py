@@ -14,14 +14,15 @@ from pathlib import Path
 
 from lab.accel import AccelChoice, choose_accel
 from lab.apt_sources import debian_mirror
-from lab.catalog import LockedKernel, load_lock, locked
+from lab.catalog import LockedKernel, load_catalog, load_lock, locked
+from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
 from lab.kernels import KernelBuild, fetch_kernel
 from lab.outcome import Outcome
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.rootfs import build_rootfs, load_recipe
 from lab.runner import ScenarioRunner
-from lab.scenario import Scenario
+from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.vm import GuestVM
 from lab.vng_command import GuestSpec
@@ -48,8 +49,9 @@ def prepare(settings: Settings, line: str) -> Prepared:
     if missing:
         raise LabError(describe_missing(kernel.release, missing, VM_OPTIONS)
                        + ": the lab cannot boot it under virtme-ng")
+    scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
     rootfs = build_rootfs(settings.cache, mirror, load_recipe(settings.recipe_file),
-                          list(lock.values()))
+                          list(lock.values()), scenarios)
     accel = choose_accel(settings.accel, build.image, settings.cache)
     return Prepared(kernel, build, rootfs, accel, config)
 
@@ -142,9 +144,18 @@ class KernelLab:
         """Run one scenario on a clean guest; a line that cannot boot fails it at 'boot'."""
         self.ensure_clean()
         if self.failure is not None or self._runner is None:
-            return Outcome(scenario.name, stage="boot", message=self.failure or "no guest",
-                           console_tail=self.failure_tail)
-        return self._runner.run(scenario, load_program=load_program)
+            return self._boot_outcome(scenario)
+        outcome = self._runner.run(scenario, load_program=load_program)
+        outcome.document = document_findings(scenario, self.settings.project, outcome)
+        return outcome
+
+    def _boot_outcome(self, scenario: Scenario) -> Outcome:
+        """A line that cannot boot: the reason, with the console kept as evidence."""
+        evidence = self.work_dir / scenario.name
+        evidence.mkdir(parents=True, exist_ok=True)
+        (evidence / "console-tail.log").write_text(self.failure_tail)
+        return Outcome(scenario.name, stage="boot", message=self.failure or "no guest",
+                       console_tail=self.failure_tail, evidence=evidence)
 
     def close(self) -> None:
         if self._vm is not None:

@@ -1,25 +1,28 @@
 """The verdict of one kernel x tutorial cell (pure logic).
 
-A pass is a pass; a failure is a plain fail unless the scenario records this
-exact failure as an incompatibility of that kernel line: the same stage, and
-evidence matching the recorded pattern. Any other failure on that line is a
-plain fail that says what was expected and what happened instead; a recorded
-incompatibility that passes is news (an unexpected pass).
+A pass is a pass, unless the tutorial's published document shows code or
+output the run contradicts (a drift). A failure is a plain fail unless the
+scenario records this exact failure as an incompatibility of that kernel line:
+the same stage, and evidence matching the recorded pattern. Any other failure
+on that line is a plain fail that says what was expected and what happened
+instead; a recorded incompatibility that passes is news (an unexpected pass).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from lab.cause import cause_of
+from lab.docs.findings import drifts, summary
 from lab.outcome import Outcome
 from lab.scenario import Incompatibility, Scenario
 
-PASS, FAIL = "pass", "fail"
+PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
 SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
-           UNEXPECTED_PASS: "⚠️ unexpected pass"}
+           UNEXPECTED_PASS: "⚠️ unexpected pass", DRIFT: "⚠️ drift"}
 REASON_CHARS = 400
 
 
@@ -34,6 +37,7 @@ class Cell:
     evidence: str = ""
     expected: str = ""  # the recorded incompatibility, if any: stage, pattern, reason
     observed: str = ""  # the observed failure: stage and cause
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the document's, file:line
 
     @property
     def ok(self) -> bool:
@@ -46,9 +50,13 @@ def cell_for(outcome: Outcome, scenario: Scenario, kernel: str) -> Cell:
     cause = cause_of(outcome)
     observed = "" if outcome.passed else f"{outcome.stage}: {cause}"
     expected = describe(recorded) if recorded else ""
-    if outcome.passed:
-        verdict = UNEXPECTED_PASS if recorded else PASS
-        reason = f"recorded as incompatible ({expected}) but passed" if recorded else ""
+    drift = drifts(outcome.document) if outcome.passed else []
+    if outcome.passed and recorded:
+        verdict, reason = UNEXPECTED_PASS, f"recorded as incompatible ({expected}) but passed"
+    elif drift:
+        verdict, reason = DRIFT, f"document: {summary(drift)}: {drift[0].message}"
+    elif outcome.passed:
+        verdict, reason = PASS, ""
     elif recorded and matches(recorded, outcome):
         verdict, reason = EXPECTED_INCOMPATIBLE, f"{recorded.reason} (observed {observed})"
     elif recorded:
@@ -56,8 +64,10 @@ def cell_for(outcome: Outcome, scenario: Scenario, kernel: str) -> Cell:
         reason = f"recorded as incompatible ({expected}), but failed at {observed}"
     else:
         verdict, reason = FAIL, observed
-    return Cell(kernel, scenario.name, verdict, _clip(reason), outcome.stage,
-                dict(outcome.timings), str(outcome.evidence or ""), expected, _clip(observed))
+    stage = "document" if verdict == DRIFT else outcome.stage
+    return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
+                str(outcome.evidence or ""), expected, _clip(observed),
+                [finding.to_json() for finding in outcome.document])
 
 
 def describe(recorded: Incompatibility) -> str:

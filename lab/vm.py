@@ -58,6 +58,9 @@ class GuestVM:
                     raise
                 print(f"boot attempt {attempt} failed ({error}); retrying once",
                       file=sys.stderr, flush=True)
+            except BaseException:  # Ctrl-C or SIGTERM mid-boot: no QEMU may outlive it
+                self._kill()
+                raise
         raise AssertionError("unreachable")
 
     def _boot(self) -> None:

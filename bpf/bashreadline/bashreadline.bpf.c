@@ -1,4 +1,3 @@
-/* From seed 000 (uprobe-based function call capture), reproduced verbatim. */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -1,4 +1,3 @@
-/* From seeds 002 and 003 (kprobe-based unlink hooking), reproduced verbatim. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

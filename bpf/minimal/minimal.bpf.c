@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* From seed 004 (Tracepoint-based syscall hooking), reproduced verbatim. */
 #define BPF_NO_GLOBAL_DATA
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -27,8 +27,8 @@ RAN = ("expect", "kernel", "cleanup")  # stages an outcome reaches once it has a
 
 def document_path(scenario: Scenario, project: Path) -> Path:
     """The scenario's `document` if it names one, else <program dir>/README.md."""
-    named = getattr(scenario, "document", None)
-    return project / str(named) if named else project / scenario.program / DOCUMENT_NAME
+    named = scenario.document
+    return project / named if named else project / scenario.program / DOCUMENT_NAME
 
 
 def label_of(path: Path, project: Path | None = None) -> str:
@@ -93,7 +93,9 @@ def check_output(document: Document, capture: str,
 
 
 def _ran(outcome: Outcome) -> bool:
-    return outcome.stage in RAN or bool(outcome.capture)
+    """Only a run that passed is compared: when the program itself fails (or is
+    expected to on this kernel), that is the cell's verdict, not the document."""
+    return outcome.passed and outcome.stage in RAN
 
 
 def merge(static: Sequence[Finding], run: Sequence[Finding]) -> list[Finding]:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from lab.docs.findings import drifts
 from lab.matrix_report import write_run
 from lab.outcome import Outcome
 from lab.report import capture_tail, failure_text
 from lab.scenario import Scenario
-from lab.verdict import EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.verdict import DRIFT, EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
 
 CELLS = pytest.StashKey[list[Cell]]()
 REPORT_DIR = pytest.StashKey[Path]()  # set by pytest_configure when --kernel is given
@@ -51,3 +52,6 @@ def judge(node: pytest.Item, scenario: Scenario, kernel: str, outcome: Outcome) 
                     pytrace=False)
     if cell.verdict == FAIL:
         pytest.fail(f"{cell.reason}\n{failure_text(outcome, kernel)}", pytrace=False)
+    if cell.verdict == DRIFT:
+        pytest.fail(f"{scenario.name} works on {kernel}, but its document drifts:\n"
+                    + "\n".join(f.text() for f in drifts(outcome.document)), pytrace=False)

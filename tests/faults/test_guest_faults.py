@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def assert_next_tutorial_passes(lab: KernelLab) -> None:
 
 
 def test_a_step_that_hangs_fails_within_its_deadline_and_the_guest_is_kept(
-        lab: KernelLab) -> None:
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
     started = time.monotonic()
     outcome = lab.run(fault("hang-spawn"))
@@ -61,13 +61,14 @@ def test_a_step_that_hangs_fails_within_its_deadline_and_the_guest_is_kept(
     assert outcome.stage == "workload"
     assert "timed out after 5 s waiting for `tail -f /dev/null` to print" in outcome.message
     assert after_load < 5 + SLACK_S, f"the failed step took {after_load:.1f} s"
-    print(f"hang (interruptible): failed {after_load:.1f} s after its step began")
+    measured(f"step that hangs (5 s deadline, takes Ctrl-C): failed {after_load:.1f} s after "
+             "the step began; guest kept")
     assert_next_tutorial_passes(lab)
     assert lab.boots == boots, "Ctrl-C was enough: the guest is kept"
 
 
 def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
-        lab: KernelLab) -> None:
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
     started = time.monotonic()
     outcome = lab.run(fault("hang-interactive"), load_program=False)
@@ -77,14 +78,19 @@ def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
     assert outcome.stage == "workload"
     assert "waiting for the prompt of `bash --norc -i`" in outcome.message
     assert took - outcome.timings["build"] < 5 + SLACK_S, f"the failed step took {took:.1f} s"
-    print(f"hang (console kept): failed in {took:.1f} s")
+    measured(f"step that keeps the console (5 s deadline, ignores Ctrl-C): failed in "
+             f"{took:.1f} s; guest replaced")
     assert_next_tutorial_passes(lab)
     assert lab.boots == boots + 1, "the stuck guest was replaced"
 
 
-def test_a_kernel_warning_fails_the_cell_at_kernel(lab: KernelLab) -> None:
+def test_a_kernel_warning_fails_the_cell_at_kernel(
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("splat")
+    started = time.monotonic()
     outcome = lab.run(scenario)
+    measured(f"kernel warning during a scenario: cell failed at 'kernel' in "
+             f"{time.monotonic() - started:.1f} s (the whole scenario)")
 
     assert outcome.stage == "kernel", outcome.message
     assert not outcome.passed
@@ -105,7 +111,7 @@ def test_an_accepted_kernel_message_does_not_fail_the_cell(lab: KernelLab) -> No
 
 
 def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest(
-        lab: KernelLab) -> None:
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
     started = time.monotonic()
     outcome = lab.run(fault("panic"), load_program=False)
@@ -115,15 +121,19 @@ def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest
     assert outcome.stage == "kernel"
     assert "kernel panic: sysrq triggered crash" in outcome.message
     assert "Kernel panic - not syncing" in outcome.console_tail
-    print(f"panic: reported in {took:.1f} s")
+    measured(f"kernel panic (sysrq c): cell failed as a panic {took:.1f} s after the scenario "
+             "began")
     assert_next_tutorial_passes(lab)
     assert lab.boots == boots + 1
 
 
 def test_a_recorded_incompatibility_that_fails_another_way_is_a_plain_fail(
-        lab: KernelLab) -> None:
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("wrong-incompatibility")
+    started = time.monotonic()
     outcome = lab.run(scenario)
+    measured(f"recorded incompatibility failing another way: plain fail in "
+             f"{time.monotonic() - started:.1f} s")
     cell = cell_for(outcome, scenario, lab.line)
 
     assert outcome.stage == "build"
@@ -134,7 +144,8 @@ def test_a_recorded_incompatibility_that_fails_another_way_is_a_plain_fail(
 
 
 def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(
-        request: pytest.FixtureRequest, lab: KernelLab, tmp_path: Path) -> None:
+        request: pytest.FixtureRequest, lab: KernelLab, tmp_path: Path,
+        measured: Callable[[str], None]) -> None:
     canary = tmp_path / "project-file.py"
     canary.write_text("untouched\n")
     text = (FAULTS / "symlinks.toml").read_text().replace("@CANARY@", str(canary))
@@ -154,4 +165,6 @@ def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(
     assert outcome.evidence is not None
     assert (outcome.evidence / "failure.txt").is_file()
     assert not (outcome.evidence / "failure.txt").is_symlink()
+    measured("guest links under /lab to a host file: host file untouched, evidence kept apart, "
+             "read-only share not writable")
     assert_next_tutorial_passes(lab)

@@ -51,4 +51,4 @@ def test_a_stopped_run_keeps_its_finished_cells_and_leaves_no_qemu(
     assert f"`{finished[0]['tutorial']}`" in report
     assert "guest powered off" in run.text(), run.tail()
     later = f"; {then.name} waited for that" if then else ""
-    assert f"stopped by {first.name}: guests powered off, report written{later}\n" in run.text()
+    assert f"stopped by {first.name}: torn down, the finished cells kept{later}\n" in run.text()

@@ -13,7 +13,7 @@ import pytest
 
 from lab.console import PROMPT, GuestConsole, clean_output
 from lab.errors import GuestError
-from lab.runner import PID_PATTERN, _in_background_with_pid
+from lab.workload import PID_PATTERN, in_background_with_pid
 
 TAIL = "[    3.141592] fake console tail"
 
@@ -128,7 +128,7 @@ def test_a_recorded_run_step_reports_the_commands_own_pid_and_status(
         console: GuestConsole) -> None:
     """The runner's wrapper for `run` steps: the pid printed is the command's own
     (here a shell that prints $$ itself), and the status is the command's."""
-    result = console.run(_in_background_with_pid("sh -c 'echo self=$$; exit 3'"), 10)
+    result = console.run(in_background_with_pid("sh -c 'echo self=$$; exit 3'"), 10)
 
     assert result.status == 3
     printed = re.search(PID_PATTERN, result.output)

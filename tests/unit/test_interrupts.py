@@ -32,7 +32,7 @@ def test_the_first_stop_signal_interrupts_and_later_ones_only_say_so(
 
     assert handler.received == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
     assert capsys.readouterr().err.count("received while stopping") == 2
-    assert handler.describe() == ("stopped by SIGTERM: guests powered off, report written; "
+    assert handler.describe() == ("stopped by SIGTERM: torn down, the finished cells kept; "
                                   "SIGINT, SIGTERM waited for that")
 
 

@@ -1,5 +1,6 @@
-"""Tests for lab.rootfs: the recipe, the root's digest, the mmdebstrap command, and
-unpacking headers into a merged-/usr root."""
+"""Tests for lab.rootfs: the recipe, the packages scenarios add to it, the root's
+digest, the check of package names, the mmdebstrap command, and unpacking headers
+into a merged-/usr root."""
 
 from __future__ import annotations
 
@@ -12,19 +13,26 @@ import pytest
 
 import lab.rootfs
 from lab.catalog import LockedDeb, LockedKernel
-from lab.errors import LabError
+from lab.errors import LabError, PackageNotFound
 from lab.rootfs import (
     Recipe,
     build_rootfs,
+    cached_rootfs,
+    check_packages,
+    describe_packages,
     digest,
+    guest_recipe,
     load_recipe,
     mmdebstrap_command,
+    package_sources,
     rootfs_dir,
     unpack_into_root,
 )
+from lab.scenario import Scenario, parse_scenario
 
 VM_DIR = Path(__file__).resolve().parents[2] / "vm"
 MIRROR = "http://deb.debian.org/debian"
+SMALL = Recipe("bookworm", "minbase", ("bash", "python3"))
 
 
 def kernel(line: str, release: str, version: str, *header_shas: str) -> LockedKernel:
@@ -51,6 +59,13 @@ def test_shipped_recipe_loads(recipe: Recipe) -> None:
     assert {"python3-bpfcc", "clang", "libbpf-dev", "bpftool", "gcc"} <= set(recipe.packages)
     assert not any(p.startswith("linux-headers") for p in recipe.packages), \
         "headers come from the lock, not the recipe"
+
+
+def test_shipped_recipe_serves_bccs_tools_and_make(recipe: Recipe) -> None:
+    """bcc's tools as Debian ships them, plus what they import that Debian's
+    bpfcc-tools does not depend on (elftools, for bashreadline), and make."""
+    assert {"bpfcc-tools", "python3-pyelftools", "make"} <= set(recipe.packages)
+    assert len(set(recipe.packages)) == len(recipe.packages), "no package twice"
 
 
 def test_digest_changes_with_the_locked_headers(recipe: Recipe) -> None:
@@ -125,6 +140,128 @@ def test_unreadable_recipe_is_a_lab_error(tmp_path: Path, body: str | None) -> N
         load_recipe(path)
 
 
+# --- packages declared by scenarios -------------------------------------------
+
+def scenario(name: str, *packages: str) -> Scenario:
+    """A valid scenario named `name` that declares these guest packages."""
+    data = {
+        "summary": f"{name}, declaring {packages}",
+        "build": {"commands": []},
+        "load": {"command": "python3 x.py", "ready": "^ready$", "capture": "output"},
+        "workload": [{"run": "true", "record": "runs"}],
+        "expect": [{"summary": "a line", "for_each": "runs", "lines": ["pid ${pid}$"]}],
+        "guest_packages": list(packages),
+    }
+    return parse_scenario(data, Path(f"/project/scenarios/{name}.toml"))
+
+
+NET = scenario("net", "iproute2", "strace")
+TRACE = scenario("trace", "strace", "bash")
+PLAIN = scenario("plain")
+
+
+def test_package_sources_name_the_recipe_and_each_declaring_scenario() -> None:
+    sources = package_sources(SMALL, [NET, TRACE, PLAIN])
+    assert sources == {
+        "bash": ("recipe", "trace"),
+        "iproute2": ("net",),
+        "python3": ("recipe",),
+        "strace": ("net", "trace"),
+    }
+    assert list(sources) == sorted(sources)
+
+
+def test_guest_recipe_is_the_recipe_plus_declared_packages_sorted_once() -> None:
+    full = guest_recipe(SMALL, [NET, TRACE])
+    assert full == Recipe("bookworm", "minbase", ("bash", "iproute2", "python3", "strace"))
+    assert guest_recipe(SMALL, []) == Recipe("bookworm", "minbase", ("bash", "python3"))
+    assert guest_recipe(SMALL, [PLAIN]) == guest_recipe(SMALL, [])
+
+
+def test_digest_covers_the_whole_package_set_and_only_the_set() -> None:
+    base = digest(guest_recipe(SMALL, []), [K61])
+    with_net = digest(guest_recipe(SMALL, [NET]), [K61])
+    assert with_net != base, "a newly declared package gives a new root"
+    assert digest(guest_recipe(SMALL, [NET, TRACE]), [K61]) == with_net, \
+        "strace twice and bash (already in the recipe) add nothing"
+    assert digest(guest_recipe(SMALL, [TRACE, NET]), [K61]) == with_net
+    assert digest(guest_recipe(SMALL, [PLAIN]), [K61]) == base
+    assert digest(Recipe("bookworm", "minbase", ("bash", "python3", "bash")), [K61]) == base
+
+
+def test_digest_of_the_shipped_recipe_without_declared_packages_is_the_recipes(
+        recipe: Recipe) -> None:
+    """guest_recipe only sorts: a recipe nobody adds to keeps its digest."""
+    assert digest(guest_recipe(recipe, [PLAIN]), [K61]) == digest(recipe, [K61])
+
+
+class FakeArchive:
+    """The part of DebianArchive check_packages uses; knows only `known`."""
+
+    mirror = MIRROR
+    suite = "bookworm"
+    component = "main"
+    arch = "amd64"
+
+    def __init__(self, known: set[str] | None = None) -> None:
+        self.known = known
+        self.looked_up: list[str] = []
+
+    def find(self, name: str) -> object:
+        self.looked_up.append(name)
+        if self.known is not None and name not in self.known:
+            raise PackageNotFound(f"package {name} version (any) not found")
+        return name
+
+
+def test_check_packages_accepts_known_names_and_looks_each_up_once() -> None:
+    archive = FakeArchive({"bash", "python3", "iproute2", "strace"})
+    check_packages(archive, SMALL, [NET, TRACE])  # type: ignore[arg-type]
+    assert archive.looked_up == ["bash", "iproute2", "python3", "strace"]
+
+
+def test_an_unknown_declared_package_names_the_scenario_and_the_package() -> None:
+    typo = scenario("typo", "iproute", "strace")
+    archive = FakeArchive({"bash", "python3", "strace"})
+    with pytest.raises(LabError) as info:
+        check_packages(archive, SMALL, [typo])  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "/project/scenarios/typo.toml: `guest_packages` names 'iproute'" in message
+    assert f"not in the bookworm index (main, amd64) of {MIRROR}" in message
+    assert "strace" not in message.split("Nothing")[0].split("\n", 1)[1], \
+        "only the unknown one is named"
+    assert "virtual name" in message
+    assert "Nothing was built or booted" in message
+
+
+def test_every_unknown_package_is_named_with_every_scenario_declaring_it() -> None:
+    archive = FakeArchive({"bash", "python3"})
+    with pytest.raises(LabError) as info:
+        check_packages(archive, SMALL, [NET, TRACE])  # type: ignore[arg-type]
+    listed = [line.strip() for line in str(info.value).splitlines() if line.startswith("  ")]
+    assert listed == [
+        "/project/scenarios/net.toml: `guest_packages` names 'iproute2'",
+        "/project/scenarios/net.toml: `guest_packages` names 'strace'",
+        "/project/scenarios/trace.toml: `guest_packages` names 'strace'",
+    ]
+
+
+def test_an_unknown_recipe_package_names_the_recipe() -> None:
+    archive = FakeArchive({"bash"})
+    with pytest.raises(LabError, match=r"the recipe \(vm/rootfs.toml\): `packages` names "
+                                       r"'python3'"):
+        check_packages(archive, SMALL, [])  # type: ignore[arg-type]
+
+
+def test_describe_packages_says_where_each_comes_from() -> None:
+    assert describe_packages(SMALL, [NET, TRACE]) == [
+        "bash      the recipe, scenario trace",
+        "iproute2  scenario net",
+        "python3   the recipe",
+        "strace    scenario net, scenario trace",
+    ]
+
+
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
 def test_unpack_into_root_keeps_the_merged_usr_symlinks(tmp_path: Path) -> None:
     release = "6.1.0-50-amd64"
@@ -155,16 +292,30 @@ def test_unpack_into_root_keeps_the_merged_usr_symlinks(tmp_path: Path) -> None:
     assert sorted(p.name for p in root.parent.iterdir()) == [root.name], "no scratch dir is left"
 
 
-SMALL = Recipe("bookworm", "minbase", ("bash", "python3"))
+@pytest.fixture
+def archive(monkeypatch: pytest.MonkeyPatch) -> FakeArchive:
+    """The suite's index as build_rootfs sees it: every name is a package."""
+    fake = FakeArchive()
+    monkeypatch.setattr(lab.rootfs, "suite_archive", lambda mirror, suite, cache: fake)
+    return fake
+
+
+class Builds(list[Path]):
+    """The targets the fake mmdebstrap wrote, and the packages of each build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.packages: list[tuple[str, ...]] = []
 
 
 @pytest.fixture
-def mmdebstrap(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+def mmdebstrap(monkeypatch: pytest.MonkeyPatch, archive: FakeArchive) -> Builds:
     """A fake mmdebstrap that writes a tiny merged-/usr root; returns its targets."""
-    targets: list[Path] = []
+    targets = Builds()
 
     def fake(recipe: Recipe, mirror: str, target: Path) -> None:
         targets.append(target)
+        targets.packages.append(recipe.packages)
         for directory in ("etc", "usr/bin", "usr/lib/python3/dist-packages/bcc", "var/log"):
             (target / directory).mkdir(parents=True)
         (target / "usr" / "lib" / "os-release").write_text("ID=debian\n")
@@ -236,7 +387,8 @@ def test_what_a_running_guest_adds_does_not_discard_the_root(
     assert "not using" not in capsys.readouterr().err
 
 
-def test_a_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       archive: FakeArchive) -> None:
     def failing(recipe: Recipe, mirror: str, target: Path) -> None:
         (target / "etc").mkdir(parents=True)
         (target / "etc" / "os-release").write_text("ID=debian\n")  # looked complete before
@@ -246,3 +398,62 @@ def test_a_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(LabError, match="mmdebstrap failed"):
         build_rootfs(tmp_path, MIRROR, SMALL, [])
     assert rootfs_left(tmp_path) == []
+
+
+# --- the root of the recipe plus the scenarios' packages ---------------------
+
+def test_declared_packages_are_built_into_one_root_once_then_reused(
+        tmp_path: Path, mmdebstrap: Builds, archive: FakeArchive) -> None:
+    base = build_rootfs(tmp_path, MIRROR, SMALL, [], [PLAIN])
+    assert mmdebstrap.packages == [("bash", "python3")]
+    assert base == rootfs_dir(tmp_path, SMALL, [])
+
+    with_net = build_rootfs(tmp_path, MIRROR, SMALL, [], [PLAIN, NET])
+    assert with_net != base, "a newly declared package gives a new root"
+    assert mmdebstrap.packages[1] == ("bash", "iproute2", "python3", "strace")
+    assert with_net == rootfs_dir(tmp_path, guest_recipe(SMALL, [NET]), [])
+
+    looked_up = len(archive.looked_up)
+    assert build_rootfs(tmp_path, MIRROR, SMALL, [], [NET, PLAIN, TRACE]) == with_net
+    assert len(mmdebstrap) == 2, "the same set is reused, whoever declares it"
+    assert len(archive.looked_up) == looked_up, "a cached root needs no index"
+
+
+def test_an_unknown_package_stops_before_mmdebstrap(
+        tmp_path: Path, mmdebstrap: Builds, archive: FakeArchive) -> None:
+    archive.known = {"bash", "python3", "strace"}
+    with pytest.raises(LabError, match=r"net\.toml: `guest_packages` names 'iproute2'"):
+        build_rootfs(tmp_path, MIRROR, SMALL, [], [NET])
+    assert mmdebstrap == []
+    assert not (tmp_path / "rootfs").exists() or rootfs_left(tmp_path) == []
+
+
+def test_cached_rootfs_says_where_the_root_is_and_whether_it_is_built(
+        tmp_path: Path, mmdebstrap: Builds) -> None:
+    root, problem = cached_rootfs(tmp_path, SMALL, [K61], [NET])
+    assert root == rootfs_dir(tmp_path, guest_recipe(SMALL, [NET]), [K61])
+    assert problem == "it is not there"
+    built = build_rootfs(tmp_path, MIRROR, SMALL, [], [NET])
+    assert cached_rootfs(tmp_path, SMALL, [], [NET]) == (built, None)
+    assert mmdebstrap == [mmdebstrap[0]]
+
+
+def test_lab_rootfs_build_list_says_which_scenario_brought_which_package(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lab rootfs build --list`: every package and where it comes from; nothing is built."""
+    from lab.cli import main
+
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(VM_DIR.parent))
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(lab.rootfs, "_build", lambda *args: pytest.fail("--list built"))
+    assert main(["rootfs", "build", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{tmp_path}/rootfs/bookworm-")
+    assert lines[0].endswith("(to be built: it is not there); bookworm packages and where "
+                             "each comes from:")
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in lines[1:]}
+    assert rows["strace"] == "scenario ptrace-snoop"
+    assert rows["bpfcc-tools"] == "the recipe"
+    assert rows["python3-pyelftools"] == "the recipe"
+    assert list(rows) == sorted(rows)

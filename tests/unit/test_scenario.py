@@ -4,6 +4,7 @@ with a message that names the file and the offending field."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import re
 import shutil
@@ -76,6 +77,8 @@ def test_all_shipped_scenarios_load_sorted_by_file_name() -> None:
     ("minimal", "trace_pipe", ["run", "run"], {"writers"}, "CONFIG_FTRACE_SYSCALLS"),
     ("strlen-snoop", "output", ["run"], {"ls"}, "CONFIG_UPROBES"),
     ("uprobe-simple", "output", ["spawn"], {"calls"}, "CONFIG_UPROBES"),
+    ("bcc-bashreadline", "output", ["interactive"], {"typed"}, "CONFIG_UPROBE_EVENTS"),
+    ("ptrace-snoop", "trace_pipe", ["spawn"], {"straced"}, "CONFIG_FTRACE_SYSCALLS"),
 ])
 def test_shipped_scenario_has_its_capture_workload_kinds_records_and_config(
         name: str, capture: str, kinds: list[str], records: set[str], config: str) -> None:
@@ -88,6 +91,36 @@ def test_shipped_scenario_has_its_capture_workload_kinds_records_and_config(
     assert {e.for_each for e in scenario.expect} == records
     assert "CONFIG_BPF_EVENTS" in scenario.kernel_config
     assert config in scenario.kernel_config
+
+
+def test_only_ptrace_snoop_declares_guest_packages_and_it_needs_strace() -> None:
+    """strace is outside the base recipe: the tutorial brings it itself."""
+    declared = {s.name: s.guest_packages for s in load_scenarios(SCENARIOS_DIR, CATALOG_LINES)
+                if s.guest_packages}
+    assert declared == {"ptrace-snoop": ("strace",)}
+    recipe = (PROJECT / "vm" / "rootfs.toml").read_text()
+    assert '"strace"' not in recipe
+
+
+def test_ptrace_snoop_expects_strace_seizing_the_child_it_started() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "ptrace-snoop.toml")
+    (step,) = scenario.workload
+    assert step.command.startswith("strace ")
+    assert step.variables == {"seize": "16902"}  # PTRACE_SEIZE
+    assert scenario.expect[0].lines == (
+        r"bpf_trace_printk: ptrace request ${seize} on PID ${child} by PID ${pid}\.$",)
+
+
+def test_bcc_bashreadline_is_bccs_tool_unchanged() -> None:
+    """The file a reader downloads from bcc (tools/bashreadline.py, git blob
+    7e8324a2, iovisor/bcc 706ec4f), byte for byte: its git blob id is the upstream one."""
+    data = (PROJECT / "bpf" / "bcc-bashreadline" / "bashreadline.py").read_bytes()
+    blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    assert blob == "7e8324a2c0ea511800711ff6767d184929601d88"
+    scenario = load_scenario(SCENARIOS_DIR / "bcc-bashreadline.toml")
+    assert scenario.load.command == "python3 bashreadline.py"
+    assert scenario.build == ()
+    assert scenario.workload[0].kind == "interactive"
 
 
 def test_kprobe_link_rm_steps_carry_their_file_names() -> None:
@@ -352,6 +385,7 @@ def test_an_error_names_the_file_the_place_the_key_what_was_expected_and_the_val
 
 @pytest.mark.parametrize(("place", "key"), [
     ("build", "commands"), ("workload", "type"), ("expect", "lines"), ("", "kernel_config"),
+    ("", "guest_packages"),
 ])
 def test_a_string_where_a_list_belongs_is_refused_not_split_into_letters(
         place: str, key: str) -> None:
@@ -498,6 +532,28 @@ def test_kernel_config_lists_config_option_names(option: object) -> None:
     assert "`kernel_config[1]` must be " in message
 
 
+def test_guest_packages_are_kept_as_declared_and_default_to_none() -> None:
+    data = scenario_dict(guest_packages=["iproute2", "libstdc++6", "python3.11", "g++-12"])
+    assert parse_scenario(data, WHERE).guest_packages == (
+        "iproute2", "libstdc++6", "python3.11", "g++-12")
+    assert parse_scenario(scenario_dict(), WHERE).guest_packages == ()
+    assert parse_scenario(scenario_dict(guest_packages=[]), WHERE).guest_packages == ()
+
+
+@pytest.mark.parametrize("package", [
+    "IProute2", "strace:amd64", "strace=6.1-0.1", "strace/bookworm", "s", "-strace", ".x",
+    "ip route", "strace,make", "stráce", 3, True, ["strace"],
+])
+def test_guest_packages_are_debian_package_names(package: object) -> None:
+    message = refused(scenario_dict(guest_packages=["make", package]))
+    if isinstance(package, str) and package.strip():
+        assert "`guest_packages[1]` must be a Debian package name (lowercase letters, " \
+               "digits, '+', '-' or '.', at least two characters, starting with a letter " \
+               "or digit; no ':arch', '=version' or '/suite')" in message
+    else:
+        assert "`guest_packages[1]` must be a non-empty string" in message
+
+
 @pytest.mark.parametrize("name", ["../../../x", "a/b", "..", ".hidden", "-x", "", "a b", 3])
 def test_name_is_a_plain_directory_name(name: object) -> None:
     message = refused(scenario_dict(name=name))
@@ -523,7 +579,8 @@ def test_a_relative_program_path_is_kept() -> None:
 
 @pytest.mark.parametrize(("step", "key"), [
     ({"run": "rm f", "prompt": "# "}, "prompt"),
-    ({"run": "rm f", "collect": "(?P<x>y)"}, "collect"),
+    ({"run": "rm f", "until": "x"}, "until"),
+    ({"spawn": "./t", "until": "x", "status": 3}, "status"),
     ({"spawn": "./t", "until": "x", "type": ["hi"]}, "type"),
     ({"interactive": "bash -i", "prompt": "# ", "type": ["hi"], "until": "x"}, "until"),
 ])

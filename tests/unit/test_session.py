@@ -10,6 +10,7 @@ import pytest
 
 from lab import session
 from lab.errors import GuestError, LabError
+from lab.outcome import Outcome
 from lab.scenario import load_scenarios
 from lab.session import KernelLab
 from lab.settings import Settings
@@ -74,8 +75,8 @@ class FakeVM:
 class FakeRunner:
     needs_reboot = False
 
-    def run(self, scenario: Any, *, load_program: bool = True) -> Any:
-        return scenario.name
+    def run(self, scenario: Any, *, load_program: bool = True) -> Outcome:
+        return Outcome(scenario.name, passed=True)
 
 
 def test_a_guest_left_dirty_is_replaced_before_the_next_scenario(
@@ -89,10 +90,10 @@ def test_a_guest_left_dirty_is_replaced_before_the_next_scenario(
     monkeypatch.setattr(lab, "_boot", boot)
     lab.start()
     first, second = scenarios()
-    assert lab.run(first) == first.name
+    assert lab.run(first).scenario == first.name
     assert len(boots) == 1, "a clean guest is kept"
     lab._runner.needs_reboot = True  # type: ignore[union-attr]
-    assert lab.run(second) == second.name
+    assert lab.run(second).scenario == second.name
     assert len(boots) == 2, "a dirty guest is replaced"
     old_vm = lab._vm
     old_vm.alive = False  # type: ignore[union-attr]

@@ -112,3 +112,29 @@ def test_the_reason_keeps_the_cause_even_after_a_long_command() -> None:
                       message=f"build command `{command}` exited 1:\n{BUILD_LOG}")
     assert "no member named 'name' in 'struct filename'" in cell_for(outcome, a_scenario(),
                                                                      "7.2").reason
+
+
+def test_a_build_that_fails_without_a_compiler_error_is_reported_by_its_last_line() -> None:
+    outcome = Outcome("demo", stage="build", logs={"build": "sh: 1: no-such-compiler: not found\n"},
+                      message="build command `no-such-compiler -c x.c` exited 127:\n")
+    assert cause_of(outcome) == ("sh: 1: no-such-compiler: not found "
+                                 "(build command `no-such-compiler -c x.c` exited 127)")
+
+
+def test_a_passing_program_whose_document_drifts_gets_its_own_verdict() -> None:
+    from lab.docs.findings import Finding
+    from lab.verdict import DRIFT
+
+    drift = Finding("bpf/demo/README.md", 145, "output-drift",
+                    "documented `KPROBE EXIT: ret = 0`; observed `KPROBE EXIT: pid = 12, ret = 0`")
+    note = Finding("bpf/demo/README.md", 20, "truncated", "cut at the terminal's width")
+    outcome = Outcome("demo", stage="expect", passed=True, document=[drift, note])
+    cell = cell_for(outcome, a_scenario(), "6.1")
+
+    assert cell.verdict == DRIFT
+    assert not cell.ok
+    assert cell.stage == "document"
+    assert cell.reason.startswith("document: 1 drift(s): bpf/demo/README.md:145 output-drift")
+    assert [f["line"] for f in cell.findings] == [145, 20]
+    warned_only = Outcome("demo", stage="expect", passed=True, document=[note])
+    assert cell_for(warned_only, a_scenario(), "6.1").verdict == PASS

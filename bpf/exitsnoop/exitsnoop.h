@@ -1,0 +1,16 @@
+/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/8-exitsnoop/exitsnoop.h, reproduced verbatim. */
+#ifndef __BOOTSTRAP_H
+#define __BOOTSTRAP_H
+
+#define TASK_COMM_LEN 16
+#define MAX_FILENAME_LEN 127
+
+struct event {
+	int pid;
+	int ppid;
+	unsigned exit_code;
+	unsigned long long duration_ns;
+	char comm[TASK_COMM_LEN];
+};
+
+#endif /* __BOOTSTRAP_H */
