@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import email.utils
 import lzma
+import os
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from lab.cache_lock import cache_lock
 from lab.download import download
 from lab.errors import LabError, PackageNotFound, SignatureError
 
+ALLOW_EXPIRED = "LAB_ALLOW_EXPIRED_INDEX"
 DEFAULT_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 STDERR_TAIL_LINES = 10
 PACKAGE_FIELDS = ["Package", "Version", "Filename", "SHA256", "Size", "Depends"]
@@ -161,9 +164,15 @@ class DebianArchive:
                 f"pick another mirror with LAB_DEBIAN_MIRROR"
             )
         if until <= _now():
+            if expired_index_allowed():
+                print(f"warning: {inrelease} expired on {value} (its Valid-Until); used anyway "
+                      f"because {ALLOW_EXPIRED}=1", file=sys.stderr, flush=True)
+                return
             raise SignatureError(
                 f"{inrelease} expired on {value} (its Valid-Until): {self.mirror} serves a "
-                f"stale {self.suite} index; pick another mirror with LAB_DEBIAN_MIRROR"
+                f"stale {self.suite} index; pick another mirror with LAB_DEBIAN_MIRROR, or, "
+                f"for a snapshot mirror you trust, set {ALLOW_EXPIRED}=1 (apt's "
+                "Acquire::Check-Valid-Until=false)"
             )
 
     def _fetch_packages_index(self, release: Release) -> Path:
@@ -182,6 +191,11 @@ class DebianArchive:
             size=int(entry["size"]),
             label=f"{self.suite} {name}",
         )
+
+
+def expired_index_allowed() -> bool:
+    """The escape hatch apt has for snapshot mirrors, off unless asked for by name."""
+    return os.environ.get(ALLOW_EXPIRED, "") == "1"
 
 
 def verify_inrelease(inrelease: Path, keyring: Path) -> str:

@@ -49,6 +49,9 @@ class GuestConsole:
         self._child = child
         self._tail = tail
         self._markers = itertools.count(1)
+        # A wait that timed out leaves the console in doubt: something may still hold
+        # it. Cleared once the lab's own shell has run a command again.
+        self.in_doubt = False
 
     def setup(self, timeout: float) -> None:
         self._child.sendline(SETUP)
@@ -62,6 +65,7 @@ class GuestConsole:
         output = clean_output(self._child.before or "")
         status = int(found.group(1))
         self.expect_prompt(timeout)
+        self.in_doubt = False
         return CommandResult(status, output)
 
     def answers(self, timeout: float) -> bool:
@@ -102,6 +106,7 @@ class GuestConsole:
         try:
             self._child.expect(pattern, timeout=timeout)
         except pexpect.TIMEOUT:
+            self.in_doubt = True
             raise GuestError(
                 f"timed out after {timeout:.0f} s waiting for {waiting_for} "
                 f"(pattern {pattern!r}); last output: "

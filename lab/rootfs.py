@@ -95,23 +95,23 @@ def check_packages(archive: DebianArchive, recipe: Recipe,
     """Every package of the guest root is a real package of the recipe's suite, or a
     LabError naming each unknown one and the scenario (or recipe) that asked for it.
 
-    The lookup is by package name in the suite's signed index: a virtual name
-    (one that other packages only Provide), a package of another suite or one
-    outside the index's component is refused, although mmdebstrap might resolve
-    some of them: what a scenario names is exactly what gets installed."""
+    The lookup is by package name in the suite's signed index (its main
+    component, as mmdebstrap's default). A virtual name (one that other packages
+    only Provide) is refused although apt may install a provider of its own
+    choosing for it: what a scenario names is exactly what gets installed. Only
+    the index's newest version of a name is looked at; mmdebstrap installs that one."""
     declared_by = {s.name: s for s in scenarios}
     unknown = []
     for name, sources in package_sources(recipe, scenarios).items():
         try:
             archive.find(name)
         except PackageNotFound:
-            unknown += [f"  {_source_file(source, declared_by)}: {_key(source)} names {name!r}"
+            unknown += [f"{_source_file(source, declared_by)}: {_key(source)} names {name!r}"
                         for source in sources]
     if unknown:
         raise LabError(
-            f"unknown guest package(s): not in the {archive.suite} index "
-            f"({archive.component}, {archive.arch}) of {archive.mirror}, the suite of the "
-            f"guest root's recipe:\n" + "\n".join(unknown) + "\n"
+            "; ".join(unknown) + f": not a package of {archive.suite} ({archive.component}, "
+            f"{archive.arch}) on {archive.mirror}, the suite of the guest root's recipe.\n"
             "A name must be a real Debian package of that suite, as `apt-cache show NAME` "
             "on a Debian system of that release knows it (a virtual name that other "
             "packages only Provide is not enough: name the package that provides it). "

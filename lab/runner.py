@@ -101,7 +101,8 @@ class ScenarioRunner:
                 loader_pid: int | None, cursor: int) -> None:
         """Take the console back, keep the evidence, clean up, check the kernel log."""
         if not outcome.passed:
-            self._recover()
+            if self.usable and self.vm.console.in_doubt:
+                self._recover()
             self._diagnose(work, outcome)
         if self.usable:
             leftover = self._cleanup(work, loader_pid)

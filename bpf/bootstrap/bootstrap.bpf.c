@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Copyright (c) 2020 Facebook */
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/11-bootstrap/bootstrap.bpf.c, reproduced verbatim. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

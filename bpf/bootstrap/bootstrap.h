@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Copyright (c) 2020 Facebook */
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/11-bootstrap/bootstrap.h, reproduced verbatim. */
 #ifndef __BOOTSTRAP_H
 #define __BOOTSTRAP_H
 

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/7-execsnoop/execsnoop.bpf.c, reproduced verbatim. */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

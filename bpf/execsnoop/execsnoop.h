@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/7-execsnoop/execsnoop.h, reproduced verbatim. */
 #ifndef __EXECSNOOP_H
 #define __EXECSNOOP_H
 

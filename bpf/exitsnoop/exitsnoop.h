@@ -1,4 +1,3 @@
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/8-exitsnoop/exitsnoop.h, reproduced verbatim. */
 #ifndef __BOOTSTRAP_H
 #define __BOOTSTRAP_H
 

@@ -1,4 +1,3 @@
-/* From bpf-developer-tutorial (eunomia-bpf, MIT) src/6-sigsnoop/sigsnoop.bpf.c, reproduced verbatim. */
 #define BPF_NO_GLOBAL_DATA
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>

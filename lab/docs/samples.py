@@ -18,12 +18,15 @@ from dataclasses import dataclass
 FTRACE = re.compile(
     r"^(?P<comm>\s*\S.{0,15}?)-(?P<pid>\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[\w.]{3,6})\s+)?(?P<ts>\d+\.\d+):\s+(?P<event>[\w:.-]+):\s?(?P<msg>.*)$")
-HEADER_WORD = re.compile(r"^[A-Z][A-Z0-9_]*(?:\([a-z]+\))?:?$")
+HEADER_WORD = re.compile(r"^[A-Z][A-Z0-9_]*(?:/[A-Z][A-Z0-9_]*)*(?:\([a-z]+\))?:?$")
 ROW_TOKEN = re.compile(r"""b'(?:[^'\\]|\\.)*'?|b"(?:[^"\\]|\\.)*"?|\S+""")
 PID_COLUMNS = ("PID", "TGID", "TID")
 COMM_COLUMNS = ("COMM", "TASK")
 MESSAGE_COLUMNS = ("MESSAGE", "MSG", "MESG")
-VOLATILE_COLUMNS = ("TIME", "TS", "CPU", "LAT", "NS", "US", "MS")
+VOLATILE_COLUMNS = ("TIME", "TS", "CPU", "LAT", "NS", "US", "MS", "DURATION")
+TIME_UNIT_SUFFIXES = ("_NS", "_US", "_MS")  # ecli's columns from fields such as duration_ns
+# Other processes' pids (a parent, a signal's target): pids too, so variables.
+RELATED_PID_COLUMNS = ("PPID", "TPID", *PID_COLUMNS)
 UNKNOWN_COMM = "<...>"
 
 
@@ -40,6 +43,7 @@ class SampleLine:
     cut: bool = False  # visibly cut: a bytes repr without its closing quote
     header: str = ""   # a table row's header line
     header_line: int = 0
+    pid_columns: tuple[tuple[str, str], ...] = ()  # PPID and the like: other processes' pids
 
 
 def parse_ftrace(text: str, line: int) -> SampleLine | None:
@@ -57,14 +61,14 @@ def is_header(text: str) -> bool:
 
 
 def parse_row(text: str, line: int, header: str, header_line: int) -> SampleLine | None:
-    names = [w.rstrip(":") for w in header.split()]
     tokens = list(ROW_TOKEN.finditer(text))
-    if len(tokens) < len(names) or text.lstrip().startswith(("$", "#", "^C")):
+    names = row_columns(header, len(tokens))
+    if names is None or text.lstrip().startswith(("$", "#", "^C")):
         return None
     values = [t.group() for t in tokens[:len(names) - 1]]
     values.append(text[tokens[len(names) - 1].start():].rstrip())
     comm = pid = None
-    message, columns, cut = "", [], False
+    message, columns, pid_columns, cut = "", [], [], False
     for name, raw in zip(names, values, strict=True):
         value, was_cut = unbytes(raw)
         cut = cut or was_cut
@@ -76,10 +80,25 @@ def parse_row(text: str, line: int, header: str, header_line: int) -> SampleLine
             comm = value
         elif name in MESSAGE_COLUMNS:
             message = value
-        elif not name.startswith(VOLATILE_COLUMNS):
+        elif name in RELATED_PID_COLUMNS and value.isdigit():
+            pid_columns.append((name, value))
+        elif not name.startswith(VOLATILE_COLUMNS) and not name.endswith(TIME_UNIT_SUFFIXES):
             columns.append((name, value))
     return SampleLine(line, text, "table", comm, pid, message, "", tuple(columns), cut,
-                      header, header_line)
+                      header, header_line, tuple(pid_columns))
+
+
+def row_columns(header: str, cells: int) -> list[str] | None:
+    """The header's column names for a row of that many cells. A row with fewer
+    cells than the header has words reads the header's last words as one column
+    (libbpf-bootstrap's `FILENAME/EXIT CODE`), if a PID column comes before them."""
+    names = [w.rstrip(":") for w in header.split()]
+    if cells >= len(names):
+        return names
+    kept = names[:cells - 1] if cells >= 2 else []
+    if not any(name in PID_COLUMNS for name in kept):
+        return None
+    return [*kept, " ".join(names[cells - 1:])]
 
 
 def unbytes(value: str) -> tuple[str, bool]:

@@ -1,7 +1,8 @@
 """A documented output line as a shape: what must be the same in a run, what may vary.
 
-Dropped: cpu, flags, timestamps, bcc TIME columns, hex addresses. Kept as
-variables: pids. A number in a message is a pid when the sample shows it as a
+Dropped: cpu, flags, timestamps, bcc TIME columns, hex addresses, durations
+in a table's cells (`(73ms)`). Kept as variables: pids, a table's PPID too.
+A number in a message is a pid when the sample shows it as a
 line's pid too (`rm-13992 ... pid = 13992`) or when it follows the word pid.
 The same pid in two documented lines is one variable: the run must show one
 pid there; two different pids are two variables, bound to two pids. The rest
@@ -18,6 +19,7 @@ from lab.docs.program import COMM_LEN
 from lab.docs.samples import UNKNOWN_COMM, SampleLine
 
 NUMBER = re.compile(r"(?<![\w.])(?:0x[0-9a-fA-F]+|\d+)(?![\w.]*\w)")
+DURATION = re.compile(r"\d+(?:\.\d+)?(ns|us|µs|ms|s)\b")
 PID_WORD = re.compile(r"\bpid\W{0,3}$", re.IGNORECASE)
 Bindings = dict[str, str]
 
@@ -31,7 +33,7 @@ class Shape:
 
     @property
     def variables(self) -> set[str]:
-        names = set(self.slots)
+        names = set(self.slots) | {value for _, value in self.sample.pid_columns}
         if self.sample.pid:
             names.add(self.sample.pid)
         return names
@@ -41,7 +43,11 @@ class Shape:
         doc = self.sample
         if seen.kind != doc.kind or not same_comm(doc.comm, seen.comm):
             return None
-        if dict(doc.columns) != {k: v for k, v in seen.columns if k in dict(doc.columns)}:
+        cells = dict(seen.columns)
+        if not all(k in cells and same_cell(v, cells[k]) for k, v in doc.columns):
+            return None
+        related = dict(seen.pid_columns)
+        if not all(k in related for k, _ in doc.pid_columns):
             return None
         found = (self.message.match if self.prefix else self.message.fullmatch)(seen.message)
         if found is None:
@@ -50,6 +56,7 @@ class Shape:
         pairs = list(zip(self.slots, found.groups(), strict=True))
         if doc.pid is not None and seen.pid is not None:
             pairs.append((doc.pid, seen.pid))
+        pairs += [(value, related[name]) for name, value in doc.pid_columns]
         for name, value in pairs:
             if values.setdefault(name, value) != value:
                 return None  # one variable, two values in one line
@@ -63,8 +70,16 @@ def same_comm(documented: str | None, seen: str | None) -> bool:
     return documented[:COMM_LEN] == seen[:COMM_LEN]
 
 
+def same_cell(documented: str, seen: str) -> bool:
+    """A table cell as text, but for durations (`(73ms)`): a run takes its own time."""
+    parts = DURATION.split(documented)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else r"\d+(?:\.\d+)?" + re.escape(part)
+                      for i, part in enumerate(parts))
+    return re.fullmatch(pattern, seen) is not None
+
+
 def pid_values(samples: Iterable[SampleLine]) -> set[str]:
-    return {s.pid for s in samples if s.pid}
+    return {s.pid for s in samples if s.pid} | {v for s in samples for _, v in s.pid_columns}
 
 
 def shape_of(sample: SampleLine, pids: set[str], prefix: bool = False) -> Shape:

@@ -23,6 +23,7 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Iterator, Sequence
 
 try:  # in the guest: ecli_format.py is installed next to this file
     import ecli_format as fmt
@@ -89,7 +90,7 @@ def _failed(lib: ctypes.CDLL, pointer: int | None) -> int:
     return -int(lib.libbpf_get_error(pointer))
 
 
-def _each(lib: ctypes.CDLL, next_function: str, obj: int):
+def _each(lib: ctypes.CDLL, next_function: str, obj: int) -> Iterator[int]:
     step = getattr(lib, next_function)
     item = step(obj, None)
     while item:
@@ -107,7 +108,8 @@ def _btf(lib: ctypes.CDLL, obj: int) -> fmt.Btf | None:
     return fmt.parse_btf(ctypes.string_at(raw, size.value))
 
 
-def _set_globals(lib: ctypes.CDLL, obj: int, settings) -> None:
+def _set_globals(lib: ctypes.CDLL, obj: int,
+                 settings: Sequence[tuple[fmt.Variable, bytes]]) -> None:
     """Write each option's bytes into its section's initial value, before load."""
     for variable, data in settings:
         section = lib.bpf_object__find_map_by_name(obj, variable.section.encode())
@@ -144,6 +146,7 @@ class Poller:
         self.lib, self.format = lib, event_format
         self.ring = lib.bpf_map__type(event_map) == BPF_MAP_TYPE_RINGBUF
         fd = lib.bpf_map__fd(event_map)
+        self._callbacks: tuple[object, ...]  # kept alive as long as libbpf may call them
         if self.ring:
             self._callbacks = (RING_SAMPLE(self._ring_sample),)
             self.buffer = lib.ring_buffer__new(fd, self._callbacks[0], None, None)

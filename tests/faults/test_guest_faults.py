@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab.kernel_health import Accepted
+from lab.outcome import Outcome
 from lab.pytest_plugin.hooks import KERNELS, SETTINGS
 from lab.pytest_plugin.verdict import attach_evidence
 from lab.scenario import Scenario, load_scenario
@@ -44,6 +45,14 @@ def fault(name: str) -> Scenario:
     return load_scenario(FAULTS / f"{name}.toml")
 
 
+def timed_run(lab: KernelLab, scenario: Scenario, *,
+              load_program: bool = True) -> tuple[Outcome, float]:
+    """The scenario's outcome and how long the lab took to give it, in seconds."""
+    started = time.monotonic()
+    outcome = lab.run(scenario, load_program=load_program)
+    return outcome, time.monotonic() - started
+
+
 def assert_next_tutorial_passes(lab: KernelLab) -> None:
     tutorial = load_scenario(lab.settings.scenarios_dir / "minimal.toml")
     outcome = lab.run(tutorial)
@@ -53,9 +62,8 @@ def assert_next_tutorial_passes(lab: KernelLab) -> None:
 def test_a_step_that_hangs_fails_within_its_deadline_and_the_guest_is_kept(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
-    started = time.monotonic()
-    outcome = lab.run(fault("hang-spawn"))
-    after_load = time.monotonic() - started - outcome.timings["build"] - outcome.timings["load"]
+    outcome, took = timed_run(lab, fault("hang-spawn"))
+    after_load = took - outcome.timings["build"] - outcome.timings["load"]
 
     assert not outcome.passed
     assert outcome.stage == "workload"
@@ -70,9 +78,7 @@ def test_a_step_that_hangs_fails_within_its_deadline_and_the_guest_is_kept(
 def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
-    started = time.monotonic()
-    outcome = lab.run(fault("hang-interactive"), load_program=False)
-    took = time.monotonic() - started
+    outcome, took = timed_run(lab, fault("hang-interactive"), load_program=False)
 
     assert not outcome.passed
     assert outcome.stage == "workload"
@@ -87,10 +93,9 @@ def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
 def test_a_kernel_warning_fails_the_cell_at_kernel(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("splat")
-    started = time.monotonic()
-    outcome = lab.run(scenario)
-    measured(f"kernel warning during a scenario: cell failed at 'kernel' in "
-             f"{time.monotonic() - started:.1f} s (the whole scenario)")
+    outcome, took = timed_run(lab, scenario)
+    measured(f"kernel warning during a scenario: cell failed at 'kernel' in {took:.1f} s "
+             "(the whole scenario)")
 
     assert outcome.stage == "kernel", outcome.message
     assert not outcome.passed
@@ -113,9 +118,7 @@ def test_an_accepted_kernel_message_does_not_fail_the_cell(lab: KernelLab) -> No
 def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     boots = lab.boots
-    started = time.monotonic()
-    outcome = lab.run(fault("panic"), load_program=False)
-    took = time.monotonic() - started
+    outcome, took = timed_run(lab, fault("panic"), load_program=False)
 
     assert not outcome.passed
     assert outcome.stage == "kernel"
@@ -130,17 +133,15 @@ def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest
 def test_a_recorded_incompatibility_that_fails_another_way_is_a_plain_fail(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("wrong-incompatibility")
-    started = time.monotonic()
-    outcome = lab.run(scenario)
-    measured(f"recorded incompatibility failing another way: plain fail in "
-             f"{time.monotonic() - started:.1f} s")
+    outcome, took = timed_run(lab, scenario)
+    measured(f"recorded incompatibility failing another way: plain fail in {took:.1f} s")
     cell = cell_for(outcome, scenario, lab.line)
 
     assert outcome.stage == "build"
     assert cell.verdict == FAIL
     assert cell.reason.startswith("recorded as incompatible (at build, evidence /no member")
     assert "but failed at build: " in cell.reason
-    assert "no-such-compiler: not found" in cell.reason
+    assert "no-such-compiler: command not found" in cell.reason
 
 
 def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(

@@ -330,7 +330,9 @@ def release_date(when: datetime) -> str:
     return when.strftime("%a, %d %b %Y %H:%M:%S UTC")
 
 
-def test_an_expired_valid_until_is_refused(tmp_path: Path, keys: GpgKeys) -> None:
+def test_an_expired_valid_until_is_refused(tmp_path: Path, keys: GpgKeys,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAB_ALLOW_EXPIRED_INDEX", raising=False)
     past = release_date(datetime.now(UTC) - timedelta(days=2))
     mirror = build_archive(tmp_path / "mirror", keys, valid_until=past)
     with pytest.raises(SignatureError) as info:
@@ -338,6 +340,20 @@ def test_an_expired_valid_until_is_refused(tmp_path: Path, keys: GpgKeys) -> Non
     message = str(info.value)
     assert f"expired on {past} (its Valid-Until)" in message
     assert "LAB_DEBIAN_MIRROR" in message
+    assert "LAB_ALLOW_EXPIRED_INDEX=1" in message
+
+
+def test_an_expired_index_is_used_only_when_the_user_allows_it_by_name(
+        tmp_path: Path, keys: GpgKeys, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    past = release_date(datetime.now(UTC) - timedelta(days=2))
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until=past)
+    monkeypatch.setenv("LAB_ALLOW_EXPIRED_INDEX", "yes")  # only "1" counts
+    with pytest.raises(SignatureError):
+        open_archive(mirror, tmp_path / "a", keys).index()
+    monkeypatch.setenv("LAB_ALLOW_EXPIRED_INDEX", "1")
+    assert open_archive(mirror, tmp_path / "b", keys).find("linux-image-6.1.0-1-amd64")
+    assert f"expired on {past} (its Valid-Until); used anyway" in capsys.readouterr().err
 
 
 def test_a_valid_until_in_the_future_is_accepted(tmp_path: Path, keys: GpgKeys) -> None:

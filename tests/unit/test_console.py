@@ -161,3 +161,13 @@ def test_a_console_held_by_a_program_that_ignores_interrupts_does_not_answer(
     console.expect("started", 5, "read to start")
     console.interrupt()
     assert not console.answers(1)
+
+
+def test_a_missed_deadline_leaves_the_console_in_doubt_until_a_command_runs(
+        console: GuestConsole) -> None:
+    assert not console.in_doubt
+    with pytest.raises(GuestError):
+        console.run("sleep 2", 0.5)
+    assert console.in_doubt
+    assert console.answers(5)
+    assert not console.in_doubt

@@ -8,9 +8,9 @@ import struct
 import time
 
 import pytest
+from btf_builder import BtfBuilder
 
 from lab.guest import ecli_format as fmt
-from btf_builder import BtfBuilder
 
 AT = time.struct_time((2026, 11, 25, 21, 40, 9, 2, 329, 0))
 

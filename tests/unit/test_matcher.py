@@ -258,3 +258,121 @@ def test_empty_record_list_fails_even_with_a_full_capture(name: str) -> None:
     result = evaluate(expectation, [], KPROBE_OK)
     assert result.problems == (
         f"the workload recorded no {expectation.for_each!r}: nothing to check",)
+
+
+# --- rows: tables by column name (ecli's event tables) ---------------------------
+
+ECLI_HEADER = "TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   "
+
+
+def ecli_row(pid: int, ppid: int, code: int, comm: str) -> str:
+    """One row as lab/guest/ecli_format.py prints exitsnoop's struct event."""
+    return f"21:40:09  {pid:<6} {ppid:<6} {code:<9} {1234567:<11} {comm}"
+
+
+EXITS = ["attached handle_exit to tp/sched/sched_process_exit", "Running eBPF program...",
+         ECLI_HEADER, ecli_row(301, 120, 0, "cat"), ecli_row(302, 120, 3, "sh"),
+         ecli_row(303, 120, 7, "sh")]
+EXIT_RECORDS = [{"pid": "302", "parent": "120", "code": "3"},
+                {"pid": "303", "parent": "120", "code": "7"}]
+
+
+def test_ecli_row_helper_matches_the_stand_ins_layout() -> None:
+    assert ecli_row(302, 120, 3, "sh") == "21:40:09  302    120    3         1234567     sh"
+
+
+def test_exitsnoop_rows_match_by_column() -> None:
+    result = evaluate(expectation_of("exitsnoop"), EXIT_RECORDS, EXITS)
+    assert result.problems == ()
+
+
+def test_a_row_with_the_wrong_exit_code_fails_showing_the_closest_rows() -> None:
+    capture = [*EXITS[:4], ecli_row(302, 120, 0, "sh")]
+    (problem,) = evaluate(expectation_of("exitsnoop"), EXIT_RECORDS[:1], capture).problems
+    assert problem == ("{pid='302', parent='120', code='3'}: no row with PID == 302, "
+                       "PPID == 120, EXIT_CODE == 3, COMM == sh; closest rows: "
+                       "PID=302 PPID=120 EXIT_CODE=0 COMM=sh | PID=301 PPID=120 EXIT_CODE=0 "
+                       "COMM=cat")
+
+
+def test_a_cell_matches_whole_never_as_a_prefix() -> None:
+    capture = [ECLI_HEADER, ecli_row(3021, 120, 3, "sh"), ecli_row(302, 120, 3, "shx")]
+    assert not evaluate(expectation_of("exitsnoop"), EXIT_RECORDS[:1], capture).passed
+
+
+def test_rows_before_the_header_or_without_it_are_not_rows() -> None:
+    no_header = [ecli_row(302, 120, 3, "sh")]
+    (problem,) = evaluate(expectation_of("exitsnoop"), EXIT_RECORDS[:1], no_header).problems
+    assert problem.endswith("; no header line names the columns PID, PPID, EXIT_CODE, COMM")
+    before = [ecli_row(302, 120, 3, "sh"), ECLI_HEADER]
+    assert not evaluate(expectation_of("exitsnoop"), EXIT_RECORDS[:1], before).passed
+
+
+def test_the_last_column_keeps_its_spaces() -> None:
+    expectation = Expectation("comm with spaces", "r", (), rows=((("COMM", "${comm}"),),))
+    capture = [ECLI_HEADER, ecli_row(1, 1, 0, "Web Content")]
+    assert evaluate(expectation, [{"comm": "Web Content"}], capture).passed
+    assert not evaluate(expectation, [{"comm": "Web"}], capture).passed
+
+
+def test_a_header_names_every_column_and_a_later_header_starts_a_new_table() -> None:
+    expectation = Expectation("two tables", "r", (), rows=((("PID", "${pid}"), ("UID", "0")),))
+    capture = ["TIME     PID    UID    COMM   ", "21:00:00  5      0      a",
+               "TIME     UID    PID    COMM   ", "21:00:01  7      0      b"]
+    assert evaluate(expectation, [{"pid": "5"}], capture).passed
+    (problem,) = evaluate(expectation, [{"pid": "7"}], capture).problems  # UID=7 PID=0 there
+    assert problem.endswith("no row with PID == 7, UID == 0; closest rows: PID=5 UID=0")
+
+
+def test_rows_in_order_after_the_previous_row() -> None:
+    expectation = Expectation("exec then exit", "r", (), rows=(
+        (("EVENT", "EXEC"), ("PID", "${pid}")), (("EVENT", "EXIT"), ("PID", "${pid}"))))
+    header = "TIME     EVENT PID    "
+    ordered = [header, "1  EXEC 9", "2  EXIT 9"]
+    assert evaluate(expectation, [{"pid": "9"}], ordered).passed
+    (problem,) = evaluate(expectation, [{"pid": "9"}], [header, "2  EXIT 9", "1  EXEC 9"]).problems
+    assert "no row with EVENT == EXIT, PID == 9 after the previous row" in problem
+    unordered = Expectation(expectation.summary, "r", (), False, expectation.rows)
+    assert evaluate(unordered, [{"pid": "9"}], [header, "2  EXIT 9", "1  EXEC 9"]).passed
+
+
+def test_no_row_agreeing_on_any_column_says_so() -> None:
+    expectation = Expectation("x", "r", (), rows=((("PID", "${pid}"),),))
+    (problem,) = evaluate(expectation, [{"pid": "9"}], ["TIME PID", "1 8"]).problems
+    assert problem.endswith("no row with PID == 9; no row agrees on any of those columns")
+
+
+# --- absent: what a filter must leave out ----------------------------------------
+
+OPENS = [trace("bash", 118, 0, "50.1", "Process ID: 118 enter sys openat"),
+         trace("cat", 330, 1, "50.2", "Process ID: 330 enter sys openat")]
+
+
+def test_opensnoop_passes_when_only_the_targeted_shell_is_traced() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "opensnoop.toml")
+    records = {"shell": [{"pid": "200", "shell": "118"}], "others": [{"pid": "331"}]}
+    results = evaluate_all(scenario.expect, records, "\n".join(OPENS[:1]))
+    assert [r.problems for r in results] == [(), ()]
+
+
+def test_an_absent_line_that_appears_fails_naming_the_capture_line() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "opensnoop.toml")
+    absent = scenario.expect[1]
+    assert absent.absent
+    (problem,) = evaluate(absent, [{"pid": "330"}], OPENS).problems
+    assert problem == ("{pid='330'}: line matches 'bpf_trace_printk: Process ID: 330 enter sys "
+                       "openat$' must not appear, but capture line 2 is "
+                       f"{OPENS[1].strip()!r}")
+
+
+def test_an_absent_row_that_appears_fails() -> None:
+    expectation = Expectation("not the cat", "r", (), rows=((("PID", "${pid}"),),), absent=True)
+    (problem,) = evaluate(expectation, [{"pid": "301"}], EXITS).problems
+    assert problem.startswith("{pid='301'}: row with PID == 301 must not appear, but capture "
+                              "line 4 is '21:40:09  301")
+    assert evaluate(expectation, [{"pid": "999"}], EXITS).passed
+
+
+def test_an_absent_expectation_over_no_records_still_fails() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "opensnoop.toml")
+    assert not evaluate(scenario.expect[1], [], []).passed

@@ -8,6 +8,7 @@ import hashlib
 import math
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +94,11 @@ def test_shipped_scenario_has_its_capture_workload_kinds_records_and_config(
     assert config in scenario.kernel_config
 
 
-def test_only_ptrace_snoop_declares_guest_packages_and_it_needs_strace() -> None:
-    """strace is outside the base recipe: the tutorial brings it itself."""
-    declared = {s.name: s.guest_packages for s in load_scenarios(SCENARIOS_DIR, CATALOG_LINES)
-                if s.guest_packages}
-    assert declared == {"ptrace-snoop": ("strace",)}
-    recipe = (PROJECT / "vm" / "rootfs.toml").read_text()
-    assert '"strace"' not in recipe
+def test_ptrace_snoop_brings_strace_which_the_base_recipe_lacks() -> None:
+    """strace is outside the base recipe: the tutorial declares it itself."""
+    assert load_scenario(SCENARIOS_DIR / "ptrace-snoop.toml").guest_packages == ("strace",)
+    recipe = tomllib.loads((PROJECT / "vm" / "rootfs.toml").read_text())
+    assert "strace" not in recipe["packages"]
 
 
 def test_ptrace_snoop_expects_strace_seizing_the_child_it_started() -> None:
@@ -657,3 +656,165 @@ def test_lab_run_and_matrix_refuse_a_broken_scenario_before_preparing_a_kernel(
     assert lab.cli.main(command) == 1
     assert "broken.toml: [expected_incompatible] `4.19` is not a kernel line" in \
         capsys.readouterr().err
+
+
+# --- issue 8: background jobs, collected values, references, rows, absent ------
+
+def with_workload(*steps: dict[str, Any], expect: list[dict[str, Any]] | None = None
+                  ) -> dict[str, Any]:
+    """BASE with these steps; the expectation iterates over the last step's record."""
+    recorded = [s["record"] for s in steps if "record" in s]
+    default = [{"summary": "s", "for_each": recorded[-1], "lines": ["${pid}"]}]
+    return scenario_dict(workload=list(steps), expect=expect or default)
+
+
+@pytest.mark.parametrize(("name", "kinds", "records"), [
+    ("exitsnoop", ["run", "run", "run"], {"shell", "exits"}),
+    ("execsnoop", ["run", "run", "run"], {"shell", "execs"}),
+    ("opensnoop", ["run", "run", "run"], {"shell", "others"}),
+    ("sigsnoop", ["run", "run"], {"victim", "kills"}),
+    ("bootstrap", ["run", "run"], {"shell", "exits"}),
+])
+def test_the_issue_8_tutorials_load(name: str, kinds: list[str], records: set[str]) -> None:
+    scenario = load_scenario(SCENARIOS_DIR / f"{name}.toml")
+    assert [s.kind for s in scenario.workload] == kinds
+    assert {s.record for s in scenario.workload if s.record} == records
+
+
+def test_sigsnoop_starts_its_victim_in_the_background_and_kills_it_by_its_recorded_pid() -> None:
+    victim, kill = load_scenario(SCENARIOS_DIR / "sigsnoop.toml").workload
+    assert (victim.background, kill.background) == (True, False)
+    assert kill.command == "/bin/kill -TERM ${victim.pid}"
+    assert kill.variables == {"victim": "${victim.pid}", "signal": "15"}
+
+
+def test_exitsnoop_expects_rows_by_column_and_its_steps_their_exit_status() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "exitsnoop.toml")
+    assert [s.status for s in scenario.workload] == [0, 3, 7]
+    assert scenario.expect[0].rows == ((("PID", "${pid}"), ("PPID", "${parent}"),
+                                        ("EXIT_CODE", "${code}"), ("COMM", "sh")),)
+    assert scenario.expect[0].lines == ()
+
+
+def test_opensnoop_filters_by_an_option_and_expects_the_other_pid_absent() -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "opensnoop.toml")
+    assert scenario.load.command.endswith("--pid_target $$")
+    assert [e.absent for e in scenario.expect] == [False, True]
+
+
+@pytest.mark.parametrize(("command", "background"), [
+    ("sleep 30 &", True), ("sleep 30&", True), ("sleep 30 &  ", True), ("a | b &", True),
+    ("true && false", False), ("cmd >&2", False), ("echo '&'", False), ("sleep 30", False),
+])
+def test_a_run_command_ending_in_a_lone_ampersand_is_a_background_job(
+        command: str, background: bool) -> None:
+    (step,) = parse_scenario(with_workload({"run": command, "record": "r"}), WHERE).workload
+    assert step.background is background
+
+
+@pytest.mark.parametrize("key", [{"status": 0}, {"collect": "(?P<x>y)"}])
+def test_a_background_job_has_no_status_or_output_to_collect(key: dict[str, Any]) -> None:
+    message = refused(with_workload({"run": "sleep 30 &", "record": "r", **key}))
+    assert f"{sorted(key)} cannot apply to a background job (`sleep 30 &` ends in `&`)" \
+        in message
+
+
+@pytest.mark.parametrize("status", [-1, 256, "3", True, 1.0])
+def test_status_is_an_exit_status(status: object) -> None:
+    message = refused(with_workload({"run": "x", "record": "r", "status": status}))
+    assert "workload[0]: `status` must be the exit status the command ends with, an integer " \
+           "0..255, not " in message
+
+
+def test_status_is_kept() -> None:
+    data = with_workload({"run": "sh -c 'exit 3'", "record": "r", "status": 3})
+    assert parse_scenario(data, WHERE).workload[0].status == 3
+
+
+def test_a_run_step_collecting_values_must_record_them() -> None:
+    data = with_workload({"run": "echo x=1", "collect": "x=(?P<x>1)"},
+                         {"run": "true", "record": "r"})
+    assert "workload[0]: `collect` needs `record`" in refused(data)
+
+
+def test_collected_groups_are_fields_of_the_record() -> None:
+    data = with_workload({"run": "echo shell=$$", "collect": r"shell=(?P<shell>\d+)",
+                          "record": "r"},
+                         expect=[{"summary": "s", "for_each": "r", "lines": ["${shell}"]}])
+    assert parse_scenario(data, WHERE).workload[0].collect == r"shell=(?P<shell>\d+)"
+
+
+def test_a_step_may_use_an_earlier_records_fields_in_its_command_and_vars() -> None:
+    data = with_workload({"run": "sleep 30 &", "record": "victim"},
+                         {"run": "kill ${victim.pid}", "record": "kills",
+                          "vars": {"victim": "${victim.pid}"}})
+    assert parse_scenario(data, WHERE).workload[1].variables == {"victim": "${victim.pid}"}
+
+
+@pytest.mark.parametrize(("steps", "problem"), [
+    ([{"run": "kill ${victim.pid}", "record": "kills"}, {"run": "sleep 9 &", "record": "victim"}],
+     "workload[0]: `${victim.pid}` in 'kill ${victim.pid}' cannot be filled in: no earlier step "
+     "records 'victim'"),
+    ([{"run": "sleep 9 &", "record": "victim"}, {"run": "kill ${victim.uid}", "record": "kills"}],
+     "workload[1]: `${victim.uid}` in 'kill ${victim.uid}' cannot be filled in: 'victim' records "
+     "['pid']"),
+    ([{"run": "sleep 9 &", "record": "victim"},
+      {"run": "true", "record": "kills", "vars": {"v": "${victims.pid}"}}],
+     "workload[1]: `${victims.pid}` in '${victims.pid}' cannot be filled in: no earlier step "
+     "records 'victims'"),
+    ([{"run": "echo ${self.pid}", "record": "self"}],
+     "workload[0]: `${self.pid}` in 'echo ${self.pid}' cannot be filled in: no earlier step "
+     "records 'self'"),
+])
+def test_a_reference_must_name_an_earlier_record_and_a_field_it_carries(
+        steps: list[dict[str, Any]], problem: str) -> None:
+    assert problem in refused(with_workload(*steps))
+
+
+def test_an_expectation_sees_its_own_records_fields_not_another_records() -> None:
+    data = with_workload({"run": "sleep 9 &", "record": "victim"},
+                         {"run": "kill ${victim.pid}", "record": "kills"},
+                         expect=[{"summary": "s", "for_each": "kills",
+                                  "lines": ["to PID ${victim.pid}"]}])
+    message = refused(data)
+    assert "'to PID ${victim.pid}' names another record's field" in message
+    assert "carry the value in `vars` of the step recording 'kills'" in message
+
+
+def rows_expect(rows: object, **more: Any) -> dict[str, Any]:
+    return with_workload({"run": "rm f", "record": "unlinks", "vars": {"file": "f"}},
+                         expect=[{"summary": "s", "for_each": "unlinks", "rows": rows, **more}])
+
+
+def test_rows_are_column_value_pairs_in_order_with_integers_as_text() -> None:
+    data = rows_expect([{"PID": "${pid}", "EXIT_CODE": 3, "FILENAME/EXIT": "[3]"}])
+    (row,) = parse_scenario(data, WHERE).expect[0].rows
+    assert row == (("PID", "${pid}"), ("EXIT_CODE", "3"), ("FILENAME/EXIT", "[3]"))
+
+
+@pytest.mark.parametrize(("rows", "problem"), [
+    ("PID", "`rows` must be a list of tables (column = value), not a string 'PID'"),
+    (["PID"], "`rows[0]` must be a non-empty table of column = value, not a string 'PID'"),
+    ([{}], "`rows[0]` must be a non-empty table of column = value, not a table {}"),
+    ([{"EXIT CODE": "0"}], "`rows[0]` column names are header words, without spaces, "
+                           "not a string 'EXIT CODE'"),
+    ([{"PID": 1.5}], "`rows[0].PID` must be the cell's text, a non-empty string or an integer"),
+    ([{"PID": ""}], "`rows[0].PID` must be the cell's text"),
+    ([{"PID": True}], "`rows[0].PID` must be the cell's text"),
+    ([{"PID": ["1"]}], "`rows[0].PID` must be the cell's text"),
+    ([{"PID": "${inode}"}], "uses ['inode'], not recorded by 'unlinks'"),
+])
+def test_bad_rows_are_refused(rows: object, problem: str) -> None:
+    assert problem in refused(rows_expect(rows))
+
+
+def test_an_expectation_has_lines_or_rows_not_both_nor_neither() -> None:
+    both = rows_expect([{"PID": "${pid}"}], lines=["${pid}"])
+    assert "needs either `lines` (regexes over the capture's lines) or `rows`" in refused(both)
+    neither = rows_expect([])
+    assert "needs either `lines`" in refused(neither)
+
+
+@pytest.mark.parametrize("value", ["yes", 1])
+def test_absent_is_true_or_false(value: object) -> None:
+    assert "`absent` must be true or false" in refused(rows_expect([{"PID": "1"}], absent=value))

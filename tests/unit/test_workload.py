@@ -42,10 +42,11 @@ def console(tmp_path: Path) -> Iterator[GuestConsole]:
 
 def steps(*tables: dict[str, Any]) -> tuple[Step, ...]:
     """Workload steps as a scenario file writes them (validated by lab.scenario)."""
-    recorded = next((t["record"] for t in tables if "record" in t), "x")
+    recorded = next((t["record"] for t in tables if "record" in t), None)
+    workload = list(tables) if recorded else [*tables, {"run": "true", "record": "x"}]
     data = {"summary": "s", "build": {"commands": []},
-            "load": {"command": "true", "ready": "ready"}, "workload": list(tables),
-            "expect": [{"summary": "e", "for_each": recorded, "lines": ["${pid}"]}]}
+            "load": {"command": "true", "ready": "ready"}, "workload": workload,
+            "expect": [{"summary": "e", "for_each": recorded or "x", "lines": ["${pid}"]}]}
     return parse_scenario(data, WHERE).workload
 
 
@@ -76,7 +77,10 @@ def test_the_background_job_is_the_command_itself_and_keeps_running(
     workload = Workload(console)
     workload._step(steps({"run": "sleep 30 &", "record": "victim"})[0])
     pid = workload.records["victim"][0]["pid"]
-    assert console.run(f"cat /proc/{pid}/comm", 5).output == "sleep\n"
+    # the job is the shell's child until it has executed sleep
+    waited = console.run(f"for i in $(seq 50); do grep -qx sleep /proc/{pid}/comm && break; "
+                         f"sleep 0.1; done; cat /proc/{pid}/comm", 10)
+    assert waited.output == "sleep\n"
     assert workload.jobs == [pid]
     workload.end_jobs()
     assert not alive(console, pid)
@@ -159,10 +163,10 @@ def test_collect_keeps_the_steps_own_fields_and_adds_the_groups() -> None:
 
 def test_spawn_and_interactive_steps_record_their_pid(console: GuestConsole) -> None:
     records = Workload(console).run(steps(
-        {"spawn": "sh -c 'echo ret=1; echo ret=2; sleep 30'", "until": r"ret=2\s",
-         "collect": r"^ret=(?P<value>\d+)$", "record": "calls"},
-        {"interactive": "bash --norc -i", "prompt": r"bash-[0-9.]+\$ ", "type": ["true"],
-         "record": "typed"},
+        {"spawn": "sh -c 'echo ret=1; echo ret=2; exec sleep 30'", "until": r"ret=2\s",
+         "collect": r"^ret=(?P<value>\d+)$", "record": "calls", "timeout": 10},
+        {"interactive": "env PS1=inner: bash --norc -i", "prompt": "inner:", "type": ["true"],
+         "record": "typed", "timeout": 10},
     ))
     assert [r["value"] for r in records["calls"]] == ["1", "2"]
     assert records["typed"][0]["line"] == "true"

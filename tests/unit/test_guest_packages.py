@@ -1,0 +1,134 @@
+"""Scenarios bring their own guest packages, end to end through lab.session.prepare:
+the guest root is built from the recipe plus every declared package, and a name
+that is not a package of the recipe's suite stops the line before the root is
+built and before anything boots (the KVM probe is the first boot)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import lab.rootfs
+from lab import session
+from lab.errors import LabError, PackageNotFound
+from lab.kernels import KernelBuild
+from lab.rootfs import Recipe
+from lab.settings import Settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+MIRROR = "http://deb.debian.org/debian"
+SCENARIO = """\
+summary = "a tutorial whose workload runs {tool}"
+guest_packages = [{packages}]
+
+[build]
+commands = []
+
+[load]
+command = "python3 x.py"
+ready = '^ready$'
+capture = "output"
+
+[[workload]]
+run = "{tool}"
+record = "runs"
+
+[[expect]]
+summary = "its pid"
+for_each = "runs"
+lines = ['pid ${{pid}}$']
+"""
+
+
+class Archive:
+    """The recipe suite's index: these packages and no others."""
+
+    mirror, suite, component, arch = MIRROR, "bookworm", "main", "amd64"
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+
+    def find(self, name: str) -> str:
+        if name not in self.known:
+            raise PackageNotFound(f"package {name} version (any) not found")
+        return name
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The real catalog and lock, a two-package recipe, one scenario declaring iproute2."""
+    root = tmp_path / "project"
+    (root / "vm").mkdir(parents=True)
+    for name in ("kernels.toml", "kernels.lock"):
+        shutil.copy(PROJECT / "vm" / name, root / "vm")
+    (root / "vm" / "rootfs.toml").write_text('suite = "bookworm"\npackages = ["bash", "python3"]\n')
+    (root / "scenarios").mkdir()
+    (root / "scenarios" / "net.toml").write_text(SCENARIO.format(tool="ip link",
+                                                                 packages='"iproute2"'))
+    return root
+
+
+@pytest.fixture
+def booted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """prepare() with the kernel, the archive, mmdebstrap and the KVM probe faked;
+    returns what happened, in order."""
+    events: list[str] = []
+    kernel_root = tmp_path / "kernel"
+    build = KernelBuild("6.1.0-50-amd64", kernel_root)
+    build.modules.mkdir(parents=True)
+    build.config.write_text("CONFIG_BPF=y\n")
+
+    def mmdebstrap(recipe: Recipe, mirror: str, target: Path) -> None:
+        events.append("mmdebstrap " + " ".join(recipe.packages))
+        (target / "usr" / "bin").mkdir(parents=True)
+        (target / "etc").mkdir()
+
+    def accel(*args: object) -> str:
+        events.append("boot (KVM probe)")
+        return "tcg"
+
+    monkeypatch.setattr(session, "debian_mirror", lambda: MIRROR)
+    monkeypatch.setattr(session, "fetch_kernel", lambda cache, mirror, kernel: build)
+    monkeypatch.setattr(session, "missing_options", lambda config, options: [])
+    monkeypatch.setattr(session, "choose_accel", accel)
+    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", mmdebstrap)
+    monkeypatch.setattr(lab.rootfs, "fetch_debs", lambda cache, mirror, kernel, debs: [])
+    known = {"bash", "python3", "iproute2", "strace"}
+    monkeypatch.setattr(lab.rootfs, "suite_archive", lambda mirror, suite, cache: Archive(known))
+    return events
+
+
+def settings(project: Path, tmp_path: Path) -> Settings:
+    return Settings(project=project, cache=tmp_path / "cache", output=tmp_path / "out",
+                    accel="tcg")
+
+
+def test_prepare_builds_the_recipe_plus_declared_packages_once_then_reuses_it(
+        project: Path, tmp_path: Path, booted: list[str]) -> None:
+    first = session.prepare(settings(project, tmp_path), "6.1")
+    assert booted == ["mmdebstrap bash iproute2 python3", "boot (KVM probe)"]
+
+    again = session.prepare(settings(project, tmp_path), "6.1")
+    assert again.rootfs == first.rootfs
+    assert booted[2:] == ["boot (KVM probe)"], "the same package set is not built again"
+
+    (project / "scenarios" / "trace.toml").write_text(SCENARIO.format(
+        tool="strace true", packages='"strace", "iproute2"'))
+    third = session.prepare(settings(project, tmp_path), "6.1")
+    assert third.rootfs != first.rootfs
+    assert booted[3:] == ["mmdebstrap bash iproute2 python3 strace", "boot (KVM probe)"]
+
+
+def test_an_unknown_package_fails_prepare_before_the_root_is_built_and_any_boot(
+        project: Path, tmp_path: Path, booted: list[str]) -> None:
+    (project / "scenarios" / "typo.toml").write_text(SCENARIO.format(
+        tool="ip link", packages='"iproute"'))
+    with pytest.raises(LabError) as info:
+        session.prepare(settings(project, tmp_path), "6.1")
+    assert str(info.value).startswith(
+        f"{project}/scenarios/typo.toml: `guest_packages` names 'iproute': not a package of "
+        f"bookworm (main, amd64) on {MIRROR}")
+    assert booted == []
+    assert not list((tmp_path / "cache" / "rootfs").iterdir())
