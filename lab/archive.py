@@ -58,8 +58,12 @@ class DebianArchive:
         keyring: Path = DEFAULT_KEYRING,
         component: str = "main",
         arch: str = "amd64",
+        pinned: bool = False,
     ) -> None:
         self.mirror = mirror.rstrip("/")
+        # The caller checks every package it takes against a sha256 of its own (the
+        # lock's): a stale index can then delay news but not substitute a package.
+        self.pinned = pinned
         self.suite = suite
         self.cache_dir = cache_dir
         self.keyring = keyring
@@ -164,9 +168,11 @@ class DebianArchive:
                 f"pick another mirror with LAB_DEBIAN_MIRROR"
             )
         if until <= _now():
-            if expired_index_allowed():
-                print(f"warning: {inrelease} expired on {value} (its Valid-Until); used anyway "
-                      f"because {ALLOW_EXPIRED}=1", file=sys.stderr, flush=True)
+            if expired_index_allowed() or self.pinned:
+                why = (f"{ALLOW_EXPIRED}=1" if expired_index_allowed() else
+                       "every package taken from it must match the lock's sha256")
+                print(f"warning: {inrelease} expired on {value} (its Valid-Until); used anyway: "
+                      f"{why}", file=sys.stderr, flush=True)
                 return
             raise SignatureError(
                 f"{inrelease} expired on {value} (its Valid-Until): {self.mirror} serves a "

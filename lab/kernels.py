@@ -108,14 +108,18 @@ def _kernel_manifest(root: Path, release: str) -> Manifest:
 def fetch_debs(cache: Path, mirror: str, kernel: LockedKernel,
                pinned: Iterable[LockedDeb]) -> list[Path]:
     """Each pinned .deb, verified against the lock and the archive's signed index."""
-    archive = suite_archive(mirror, kernel.suite, cache)
+    archive = suite_archive(mirror, kernel.suite, cache, pinned=True)
     return [_verified_deb(cache, archive, kernel, deb) for deb in pinned]
 
 
 @functools.cache
-def suite_archive(mirror: str, suite: str, cache: Path) -> DebianArchive:
-    """One archive object per suite and process: its verified index is read once."""
-    return DebianArchive(mirror, suite, cache)
+def suite_archive(mirror: str, suite: str, cache: Path, *, pinned: bool = False) -> DebianArchive:
+    """One archive object per suite and process: its verified index is read once.
+    `pinned`: every package taken is checked against the lock, so an index past its
+    Valid-Until is used with a warning (a testing suite's index expires in a week,
+    and a pinned kernel must not stop booting for that); `lab kernels lock`, which
+    looks for what is newest, still refuses one."""
+    return DebianArchive(mirror, suite, cache, pinned=pinned)
 
 
 def _verified_deb(cache: Path, archive: DebianArchive, kernel: LockedKernel,

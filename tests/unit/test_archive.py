@@ -402,3 +402,19 @@ EXPIRED_KEY = ["[GNUPG:] NEWSIG", "[GNUPG:] EXPKEYSIG 4CBC A <a@x>",
 def test_judge_signatures(blocks: list[list[str]], accepted: bool) -> None:
     status = "\n".join(["[GNUPG:] PLAINTEXT 74 0", *(line for b in blocks for line in b)])
     assert (judge_signatures(status) is None) is accepted
+
+
+def test_an_expired_index_serves_packages_pinned_by_sha256_with_a_warning(
+        tmp_path: Path, keys: GpgKeys, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Fetching what the lock pins checks each .deb against the lock's sha256: a
+    stale index cannot substitute one. Looking for the newest version still refuses."""
+    monkeypatch.delenv("LAB_ALLOW_EXPIRED_INDEX", raising=False)
+    past = release_date(datetime.now(UTC) - timedelta(days=2))
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until=past)
+    pinned = DebianArchive(mirror.as_uri(), SUITE, tmp_path / "a", keyring=keys.keyring,
+                           pinned=True)
+    assert pinned.find("linux-image-6.1.0-1-amd64")
+    assert "must match the lock's sha256" in capsys.readouterr().err
+    with pytest.raises(SignatureError, match="expired on"):
+        open_archive(mirror, tmp_path / "b", keys).index()

@@ -109,7 +109,7 @@ class FakeArchive:
     find_impl: Callable[[str, str | None], PackageRecord] | None = None
     fetch_impl: Callable[[PackageRecord], Path] | None = None
 
-    def __init__(self, mirror: str, suite: str, cache_dir: Path) -> None:
+    def __init__(self, mirror: str, suite: str, cache_dir: Path, *, pinned: bool = False) -> None:
         self.mirror = mirror
         type(self).created.append((mirror, suite, cache_dir))
 
