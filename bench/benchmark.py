@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.guest_files import install_guest_files
-from lab.session import KernelLab, guest_spec, prepare
+from lab.guestvm.guest_files import install_guest_files
+from lab.guestvm.session import KernelLab, guest_spec, prepare
+from lab.guestvm.vm import GuestVM
+from lab.guestvm.vng_command import vng_command
 from lab.settings import Settings
-from lab.vm import GuestVM
-from lab.vng_command import vng_command
 
 TUTORIALS = ("minimal", "kprobe-link", "uprobe-simple", "strlen-snoop")
 BENCH_DIR = Path(__file__).resolve().parent

@@ -8,20 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lab.apt_sources import debian_mirror
-from lab.catalog import load_catalog, load_lock, locked, write_lock
+from lab.cache.apt_sources import debian_mirror
+from lab.cache.catalog import load_catalog, load_lock, locked, write_lock
+from lab.cache.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
+from lab.cache.rootfs import build_rootfs, cached_rootfs, describe_packages, load_recipe
 from lab.docs.cli import add_docs_commands
 from lab.doctor import doctor
 from lab.errors import LabError
-from lab.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
+from lab.guestvm.session import KernelLab, guest_spec, prepare
+from lab.guestvm.vng_command import vng_command
 from lab.matrix import default_jobs, merge_files, run_matrix
-from lab.matrix_report import markdown
-from lab.report import failure_text, summary_line
-from lab.rootfs import build_rootfs, cached_rootfs, describe_packages, load_recipe
 from lab.scenario import load_scenarios
-from lab.session import KernelLab, guest_spec, prepare
 from lab.settings import Settings
-from lab.vng_command import vng_command
+from lab.verdicts.matrix_report import markdown
+from lab.verdicts.report import failure_text, summary_line
 
 
 def main(argv: list[str] | None = None) -> int:

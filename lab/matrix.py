@@ -23,10 +23,10 @@ from types import FrameType
 from typing import IO
 
 from lab import interrupts
-from lab.matrix_report import column_path, merge, read_json, write_reports
-from lab.session import prepare
+from lab.guestvm.session import prepare
 from lab.settings import Settings
-from lab.verdict import Cell
+from lab.verdicts.matrix_report import column_path, merge, read_json, write_reports
+from lab.verdicts.verdict import Cell
 
 CORES_PER_GUEST = 2
 WAKE_S = 0.2  # how often the main thread wakes to run a pending signal handler

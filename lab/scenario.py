@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lab.errors import LabError
-from lab.kernel_health import Accepted
+from lab.verdicts.kernel_health import Accepted
 
 CAPTURES = ("trace_pipe", "output")
 STEP_KINDS = ("run", "interactive", "spawn")
@@ -385,9 +385,9 @@ def _incompatibility(value: object, where: str) -> Incompatibility:
 
 
 def _stages() -> tuple[str, ...]:
-    """lab.outcome's stages; imported here because lab.outcome imports lab.matcher,
-    which imports this module."""
-    from lab.outcome import STAGES
+    """The outcome's stages; imported here because lab.verdicts.outcome imports
+    lab.verdicts.matcher, which imports this module."""
+    from lab.verdicts.outcome import STAGES
 
     return STAGES
 

@@ -28,9 +28,9 @@ from lab.docs.output import OutputCheck
 from lab.docs.static import DocCheck
 from lab.docs.verify import document_path, guess_scenarios, merge, run_check, static_check
 from lab.errors import LabError
-from lab.outcome import Outcome
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
+from lab.verdicts.outcome import Outcome
 
 
 def add_docs_commands(commands: Any) -> None:
@@ -96,7 +96,7 @@ def docs_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_all(scenarios: Sequence[Scenario], settings: Settings, kernel: str) -> dict[str, Outcome]:
-    from lab.session import KernelLab  # the VM stack only when a run is asked for
+    from lab.guestvm.session import KernelLab  # the VM stack only when a run is asked for
 
     lab = KernelLab(settings, kernel)
     outcomes = {}

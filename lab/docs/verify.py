@@ -19,8 +19,8 @@ from lab.docs.program import DOCUMENT_NAME, program_of
 from lab.docs.samples import parse_lines
 from lab.docs.static import DocCheck, check_document
 from lab.errors import LabError
-from lab.outcome import Outcome
 from lab.scenario import Scenario
+from lab.verdicts.outcome import Outcome
 
 RAN = ("expect", "kernel", "cleanup")  # stages an outcome reaches once it has a capture
 

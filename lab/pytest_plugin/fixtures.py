@@ -1,4 +1,4 @@
-"""Fixtures: thin wiring around lab.session.KernelLab, one per kernel per session."""
+"""Fixtures: thin wiring around lab.guestvm.session.KernelLab, one per kernel per session."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.guestvm.session import KernelLab
 from lab.pytest_plugin.hooks import SETTINGS, SUMMARY
-from lab.session import KernelLab
 from lab.settings import Settings
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from lab import interrupts
-from lab.catalog import load_catalog
+from lab.cache.catalog import load_catalog
 from lab.errors import LabError
-from lab.matrix_report import write_run
 from lab.pytest_plugin.options import parse_kernels
 from lab.pytest_plugin.verdict import CELLS, REPORT_DIR
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
+from lab.verdicts.matrix_report import write_run
 
 SETTINGS = pytest.StashKey[Settings]()
 KERNELS = pytest.StashKey[list[str]]()

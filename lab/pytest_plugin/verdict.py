@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from lab.docs.findings import drifts
-from lab.matrix_report import write_run
-from lab.outcome import Outcome
-from lab.report import capture_tail, failure_text
 from lab.scenario import Scenario
-from lab.verdict import DRIFT, EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.verdicts.matrix_report import write_run
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.report import capture_tail, failure_text
+from lab.verdicts.verdict import DRIFT, EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
 
 CELLS = pytest.StashKey[list[Cell]]()
 REPORT_DIR = pytest.StashKey[Path]()  # set by pytest_configure when --kernel is given

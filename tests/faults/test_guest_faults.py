@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from lab.kernel_health import Accepted
-from lab.outcome import Outcome
+from lab.guestvm.session import KernelLab
+from lab.guestvm.workspace import RO_DIR, SHARE_DIR
 from lab.pytest_plugin.hooks import KERNELS, SETTINGS
 from lab.pytest_plugin.verdict import attach_evidence
 from lab.scenario import Scenario, load_scenario
-from lab.session import KernelLab
-from lab.verdict import FAIL, cell_for
-from lab.workspace import RO_DIR, SHARE_DIR
+from lab.verdicts.kernel_health import Accepted
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import FAIL, cell_for
 
 FAULTS = Path(__file__).parent / "scenarios"
 SLACK_S = 10.0  # what a failed step may take beyond its own deadline

@@ -1,4 +1,4 @@
-"""Tests for lab.accel: probe verdicts and the per-boot cache of the auto choice."""
+"""Tests for lab.guestvm.accel: probe verdicts and the per-boot cache of the auto choice."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import lab.accel
-from lab.accel import PROBE_TIMEOUT_S, AccelChoice, choose_accel, judge_probe, probe_command
+import lab.guestvm.accel
+from lab.guestvm.accel import PROBE_TIMEOUT_S, AccelChoice, choose_accel, judge_probe, probe_command
 
 IMAGE = Path("/cache/kernels/6.1.0-50-amd64_6.1.176-1/lib/modules/6.1.0-50-amd64/vmlinuz")
 
@@ -72,7 +72,7 @@ def test_probe_command_uses_kvm_with_virtme_ngs_cpu_and_no_reboot() -> None:
 def host_key(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A settable host key, so no `which` runs and a new boot can be simulated."""
     key = ["boot-1:1700000000.0"]
-    monkeypatch.setattr(lab.accel, "_host_key", lambda: key[0])
+    monkeypatch.setattr(lab.guestvm.accel, "_host_key", lambda: key[0])
     return key
 
 
@@ -85,7 +85,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         calls.append(image)
         return AccelChoice("kvm", "a KVM guest booted to its first panic")
 
-    monkeypatch.setattr(lab.accel, "run_probe", run_probe)
+    monkeypatch.setattr(lab.guestvm.accel, "run_probe", run_probe)
     return calls
 
 
@@ -95,8 +95,8 @@ def test_requested_accel_wins_without_probing(
     def no_probe(image: Path) -> AccelChoice:
         raise AssertionError("must not probe when LAB_ACCEL names the accelerator")
 
-    monkeypatch.setattr(lab.accel, "run_probe", no_probe)
-    monkeypatch.setattr(lab.accel, "_host_key", no_probe)
+    monkeypatch.setattr(lab.guestvm.accel, "run_probe", no_probe)
+    monkeypatch.setattr(lab.guestvm.accel, "_host_key", no_probe)
     assert choose_accel(requested, IMAGE, tmp_path) == AccelChoice(requested, "set by LAB_ACCEL")
     assert not (tmp_path / "accel-probe.json").exists()
 

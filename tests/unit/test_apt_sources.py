@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.apt_sources import debian_mirror
+from lab.cache.apt_sources import debian_mirror
 from lab.errors import LabError
 
 SECURITY_STANZA = """\

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.archive import DebianArchive, PackageRecord, judge_signatures, parse_release_date
+from lab.cache.archive import DebianArchive, PackageRecord, judge_signatures, parse_release_date
 from lab.errors import IntegrityError, PackageNotFound, SignatureError
 
 SUITE = "bookworm"

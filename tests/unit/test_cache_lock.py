@@ -1,4 +1,4 @@
-"""Tests for lab.cache_lock: per-entry flocks between processes, and the staging
+"""Tests for lab.cache.cache_lock: per-entry flocks between processes, and the staging
 and sweeping that keep concurrent or killed builds from trampling each other."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import lab.cache_lock
-from lab.cache_lock import (
+import lab.cache.cache_lock
+from lab.cache.cache_lock import (
     cache_lock,
     lock_path,
     new_staging,
@@ -93,7 +93,7 @@ def test_a_cache_this_user_cannot_write_is_read_only(
     def refuse(*args: object) -> int:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(lab.cache_lock.os, "open", refuse)
+    monkeypatch.setattr(lab.cache.cache_lock.os, "open", refuse)
     entry = tmp_path / "kernels" / "k"
     with cache_lock(entry, "k") as writable:
         assert not writable

@@ -1,4 +1,4 @@
-"""Tests for lab.cache_stamp: what a stamp records and how a change is named."""
+"""Tests for lab.cache.cache_stamp: what a stamp records and how a change is named."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.cache_stamp import (
+from lab.cache.cache_stamp import (
     STAMP_NAME,
     Manifest,
     hashed_files,

@@ -1,4 +1,4 @@
-"""Tests for lab.catalog: the shipped catalog and lock, choosing the newest image,
+"""Tests for lab.cache.catalog: the shipped catalog and lock, choosing the newest image,
 deriving lock entries, and writing and reading the lock."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.archive import PackageRecord
-from lab.catalog import (
+from lab.cache.archive import PackageRecord
+from lab.cache.catalog import (
     LOCK_HEADER,
     KernelLine,
     LockedDeb,

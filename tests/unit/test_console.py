@@ -1,4 +1,4 @@
-"""Tests for lab.console.GuestConsole driving a real local bash through pexpect
+"""Tests for lab.guestvm.console.GuestConsole driving a real local bash through pexpect
 (not a VM): command status and output, deadlines, and a shell that goes away."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from lab.console import PROMPT, GuestConsole, clean_output
 from lab.errors import GuestError
-from lab.workload import PID_PATTERN, in_background_with_pid
+from lab.guestvm.console import PROMPT, GuestConsole, clean_output
+from lab.guestvm.workload import PID_PATTERN, in_background_with_pid
 
 TAIL = "[    3.141592] fake console tail"
 

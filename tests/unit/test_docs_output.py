@@ -10,7 +10,7 @@ from docs_tutorial import CAPTURE, DOCUMENT, RECORDS, SAMPLE, line_of, make_tuto
 from lab.docs.findings import Finding, drifts
 from lab.docs.markdown import parse_document
 from lab.docs.verify import check_output, document_findings, own_check, run_check
-from lab.outcome import Outcome
+from lab.verdicts.outcome import Outcome
 
 
 def run_findings(root: Path, document: str, capture: str = CAPTURE,

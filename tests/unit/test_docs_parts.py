@@ -15,7 +15,7 @@ from lab.docs.markdown import Code, Directive, Image, Text, parse_document
 from lab.docs.program import SourceFile, command_name
 from lab.docs.samples import parse_lines, unbytes
 from lab.docs.verify import own_check, run_check
-from lab.outcome import Outcome
+from lab.verdicts.outcome import Outcome
 
 
 def test_markdown_items_keep_their_lines() -> None:

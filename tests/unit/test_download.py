@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-import lab.download
-from lab.cache_lock import cache_lock
-from lab.download import ATTEMPTS, DownloadError, download, download_deadline, sha256_of
+import lab.cache.download
+from lab.cache.cache_lock import cache_lock
+from lab.cache.download import ATTEMPTS, DownloadError, download, download_deadline, sha256_of
 from lab.errors import IntegrityError, LabError
 
 PAYLOAD = b"kernel bytes " * 1000
@@ -174,7 +174,7 @@ def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Script]]:
     """A server on 127.0.0.1 serving PAYLOAD at /k.deb as scripted; stops itself."""
     script = Script()
     stop = threading.Event()
-    monkeypatch.setattr(lab.download, "BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(lab.cache.download, "BACKOFF_SECONDS", 0.01)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:

@@ -1,4 +1,4 @@
-"""Scenarios bring their own guest packages, end to end through lab.session.prepare:
+"""Scenarios bring their own guest packages, end to end through lab.guestvm.session.prepare:
 the guest root is built from the recipe plus every declared package, and a name
 that is not a package of the recipe's suite stops the line before the root is
 built and before anything boots (the KVM probe is the first boot)."""
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import lab.rootfs
-from lab import session
+import lab.cache.rootfs
+from lab.cache.kernels import KernelBuild
+from lab.cache.rootfs import Recipe
 from lab.errors import LabError, PackageNotFound
-from lab.kernels import KernelBuild
-from lab.rootfs import Recipe
+from lab.guestvm import session
 from lab.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -93,10 +93,11 @@ def booted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(session, "fetch_kernel", lambda cache, mirror, kernel: build)
     monkeypatch.setattr(session, "missing_options", lambda config, options: [])
     monkeypatch.setattr(session, "choose_accel", accel)
-    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", mmdebstrap)
-    monkeypatch.setattr(lab.rootfs, "fetch_debs", lambda cache, mirror, kernel, debs: [])
+    monkeypatch.setattr(lab.cache.rootfs, "_mmdebstrap", mmdebstrap)
+    monkeypatch.setattr(lab.cache.rootfs, "fetch_debs", lambda cache, mirror, kernel, debs: [])
     known = {"bash", "python3", "iproute2", "strace"}
-    monkeypatch.setattr(lab.rootfs, "suite_archive", lambda mirror, suite, cache: Archive(known))
+    monkeypatch.setattr(lab.cache.rootfs, "suite_archive",
+                        lambda mirror, suite, cache: Archive(known))
     return events
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.kernel_health import Accepted, kmsg_messages, last_sequence, panic_message, splats
+from lab.verdicts.kernel_health import Accepted, kmsg_messages, last_sequence, panic_message, splats
 
 KMSG = """6,1001,5000000,-;virtio_net virtio1 enp0s2: renamed from eth0
 4,1002,6000000,-;------------[ cut here ]------------

@@ -1,4 +1,4 @@
-"""Tests for lab.kernels without network: tiny kernel .debs built with dpkg-deb
+"""Tests for lab.cache.kernels without network: tiny kernel .debs built with dpkg-deb
 stand in for Debian's, and a fake DebianArchive for the mirror."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-import lab.kernels
-from lab.archive import PackageRecord
-from lab.catalog import LockedDeb, LockedKernel
-from lab.download import download
+import lab.cache.kernels
+from lab.cache.archive import PackageRecord
+from lab.cache.catalog import LockedDeb, LockedKernel
+from lab.cache.download import download
+from lab.cache.kernels import fetch_debs, fetch_kernel, kernel_dir
 from lab.errors import IntegrityError, LabError, PackageNotFound
-from lab.kernels import fetch_debs, fetch_kernel, kernel_dir
 
 RELEASE = "6.1.0-99-amd64"
 VERSION = "6.1.999-1"
@@ -132,7 +132,7 @@ class FakeArchive:
 @pytest.fixture
 def archive(monkeypatch: pytest.MonkeyPatch) -> type[FakeArchive]:
     fake = type("Archive", (FakeArchive,), {"created": []})
-    monkeypatch.setattr(lab.kernels, "DebianArchive", fake)
+    monkeypatch.setattr(lab.cache.kernels, "DebianArchive", fake)
     return fake
 
 
@@ -394,7 +394,7 @@ def test_two_processes_fetching_one_kernel_build_it_once_and_both_get_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     kernel, mirror = mirrored_kernel(tmp_path, archive, debs["lib"])
     unpacks = tmp_path / "unpacks"
-    original = lab.kernels._place_boot_files
+    original = lab.cache.kernels._place_boot_files
 
     def slow_place_boot_files(staging: Path, modules: Path, release: str) -> None:
         with unpacks.open("a") as count:
@@ -402,7 +402,7 @@ def test_two_processes_fetching_one_kernel_build_it_once_and_both_get_it(
         time.sleep(0.3)  # a window in which the other process could trample this one
         original(staging, modules, release)
 
-    monkeypatch.setattr(lab.kernels, "_place_boot_files", slow_place_boot_files)
+    monkeypatch.setattr(lab.cache.kernels, "_place_boot_files", slow_place_boot_files)
     context = multiprocessing.get_context("fork")
     go = context.Event()
     logs = [tmp_path / f"process-{i}.log" for i in range(2)]

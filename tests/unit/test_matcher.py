@@ -1,4 +1,4 @@
-"""Tests for lab.matcher against the shipped scenarios' own expectations and
+"""Tests for lab.verdicts.matcher against the shipped scenarios' own expectations and
 capture text shaped like what a 6.1 guest really prints."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.matcher import evaluate, evaluate_all, expand, shape
 from lab.scenario import Expectation, load_scenario
+from lab.verdicts.matcher import evaluate, evaluate_all, expand, shape
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 

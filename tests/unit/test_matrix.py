@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from lab import matrix
-from lab.matrix_report import column_path, read_json
 from lab.settings import Settings
-from lab.verdict import PASS, Cell
+from lab.verdicts.matrix_report import column_path, read_json
+from lab.verdicts.verdict import PASS, Cell
 
 FAKE_PYTEST = """
 import json, pathlib, signal, sys, time

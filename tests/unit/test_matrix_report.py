@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.matcher import ExpectationResult
-from lab.matrix_report import (
+from lab.scenario import Incompatibility, load_scenario
+from lab.verdicts.matcher import ExpectationResult
+from lab.verdicts.matrix_report import (
     column_path,
     markdown,
     merge,
@@ -17,9 +18,8 @@ from lab.matrix_report import (
     write_reports,
     write_run,
 )
-from lab.outcome import Outcome
-from lab.scenario import Incompatibility, load_scenario
-from lab.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, Cell, cell_for
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, Cell, cell_for
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -119,7 +119,7 @@ def test_a_write_that_fails_leaves_the_old_file_whole_and_no_temporary(
     def full_disk(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("lab.matrix_report.os.replace", full_disk)
+    monkeypatch.setattr("lab.verdicts.matrix_report.os.replace", full_disk)
     with pytest.raises(OSError, match="No space left"):
         write_json(path, [Cell("6.1", "minimal", FAIL, "boom", "load")])
 

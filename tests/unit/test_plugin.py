@@ -80,7 +80,7 @@ def test_x(lab_kernel, lab_scenario):
 KILLED_MIDWAY = """
 import os, signal
 from pathlib import Path
-from lab.outcome import Outcome
+from lab.verdicts.outcome import Outcome
 from lab.pytest_plugin.verdict import judge
 from lab.scenario import load_scenarios
 

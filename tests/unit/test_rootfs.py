@@ -1,4 +1,4 @@
-"""Tests for lab.rootfs: the recipe, the packages scenarios add to it, the root's
+"""Tests for lab.cache.rootfs: the recipe, the packages scenarios add to it, the root's
 digest, the check of package names, the mmdebstrap command, and unpacking headers
 into a merged-/usr root."""
 
@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import lab.rootfs
-from lab.catalog import LockedDeb, LockedKernel
-from lab.errors import LabError, PackageNotFound
-from lab.rootfs import (
+import lab.cache.rootfs
+from lab.cache.catalog import LockedDeb, LockedKernel
+from lab.cache.rootfs import (
     Recipe,
     build_rootfs,
     cached_rootfs,
@@ -28,6 +27,7 @@ from lab.rootfs import (
     rootfs_dir,
     unpack_into_root,
 )
+from lab.errors import LabError, PackageNotFound
 from lab.scenario import Scenario, parse_scenario
 
 VM_DIR = Path(__file__).resolve().parents[2] / "vm"
@@ -293,7 +293,7 @@ def test_unpack_into_root_keeps_the_merged_usr_symlinks(tmp_path: Path) -> None:
 def archive(monkeypatch: pytest.MonkeyPatch) -> FakeArchive:
     """The suite's index as build_rootfs sees it: every name is a package."""
     fake = FakeArchive()
-    monkeypatch.setattr(lab.rootfs, "suite_archive", lambda mirror, suite, cache: fake)
+    monkeypatch.setattr(lab.cache.rootfs, "suite_archive", lambda mirror, suite, cache: fake)
     return fake
 
 
@@ -322,7 +322,7 @@ def mmdebstrap(monkeypatch: pytest.MonkeyPatch, archive: FakeArchive) -> Builds:
             "import ctypes\n")
         (target / "lib").symlink_to("usr/lib")
 
-    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", fake)
+    monkeypatch.setattr(lab.cache.rootfs, "_mmdebstrap", fake)
     return targets
 
 
@@ -391,7 +391,7 @@ def test_a_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         (target / "etc" / "os-release").write_text("ID=debian\n")  # looked complete before
         raise LabError("mmdebstrap failed (exit 1)")
 
-    monkeypatch.setattr(lab.rootfs, "_mmdebstrap", failing)
+    monkeypatch.setattr(lab.cache.rootfs, "_mmdebstrap", failing)
     with pytest.raises(LabError, match="mmdebstrap failed"):
         build_rootfs(tmp_path, MIRROR, SMALL, [])
     assert rootfs_left(tmp_path) == []
@@ -443,7 +443,7 @@ def test_lab_rootfs_build_list_says_which_scenario_brought_which_package(
 
     monkeypatch.setenv("LAB_PROJECT_DIR", str(VM_DIR.parent))
     monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(lab.rootfs, "_build", lambda *args: pytest.fail("--list built"))
+    monkeypatch.setattr(lab.cache.rootfs, "_build", lambda *args: pytest.fail("--list built"))
     assert main(["rootfs", "build", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{tmp_path}/rootfs/bookworm-")

@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from lab.catalog import load_catalog
+from lab.cache.catalog import load_catalog
 from lab.errors import LabError
-from lab.matcher import evaluate
-from lab.outcome import STAGES
 from lab.scenario import (
     Incompatibility,
     ScenarioError,
@@ -25,6 +23,8 @@ from lab.scenario import (
     load_scenarios,
     parse_scenario,
 )
+from lab.verdicts.matcher import evaluate
+from lab.verdicts.outcome import STAGES
 
 pytest_plugins = ["pytester"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.catalog import load_catalog
+from lab.cache.catalog import load_catalog
 from lab.scenario import (
     INCOMPATIBLE_KEYS,
     LOAD_KEYS,

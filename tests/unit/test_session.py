@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from lab import session
 from lab.errors import GuestError, LabError
-from lab.outcome import Outcome
+from lab.guestvm import session
+from lab.guestvm.session import KernelLab
 from lab.scenario import load_scenarios
-from lab.session import KernelLab
 from lab.settings import Settings
+from lab.verdicts.outcome import Outcome
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.untrusted import read_untrusted
-from lab.workspace import Workspace, share_dirs
+from lab.guestvm.untrusted import read_untrusted
+from lab.guestvm.workspace import Workspace, share_dirs
 
 
 def test_reads_a_regular_file(tmp_path: Path) -> None:

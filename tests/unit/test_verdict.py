@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.cause import cause_of
-from lab.matcher import ExpectationResult
-from lab.outcome import Outcome
 from lab.scenario import Expectation, Incompatibility, Scenario, load_scenarios
-from lab.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, UNEXPECTED_PASS, cell_for
+from lab.verdicts.cause import cause_of
+from lab.verdicts.matcher import ExpectationResult
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, UNEXPECTED_PASS, cell_for
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 CLANG = ("kprobe-link.bpf.c:27:35: error: no member named 'name' in 'struct filename'; "
@@ -123,7 +123,7 @@ def test_a_build_that_fails_without_a_compiler_error_is_reported_by_its_last_lin
 
 def test_a_passing_program_whose_document_drifts_gets_its_own_verdict() -> None:
     from lab.docs.findings import Finding
-    from lab.verdict import DRIFT
+    from lab.verdicts.verdict import DRIFT
 
     drift = Finding("bpf/demo/README.md", 145, "output-drift",
                     "documented `KPROBE EXIT: ret = 0`; observed `KPROBE EXIT: pid = 12, ret = 0`")

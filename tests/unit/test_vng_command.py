@@ -1,4 +1,4 @@
-"""Tests for lab.vng_command: the virtme-ng argv built from a GuestSpec."""
+"""Tests for lab.guestvm.vng_command: the virtme-ng argv built from a GuestSpec."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.vng_command import GUEST_WORK_DIR, GuestSpec, vng_command
+from lab.guestvm.vng_command import GUEST_WORK_DIR, GuestSpec, vng_command
 
 RELEASE = "6.1.0-50-amd64"
 MODULES = Path(f"/cache/kernels/{RELEASE}_6.1.176-1/lib/modules/{RELEASE}")

@@ -1,4 +1,4 @@
-"""Tests for lab.workload on a real local bash through the lab's console (no VM):
+"""Tests for lab.guestvm.workload on a real local bash through the lab's console (no VM):
 background jobs and their pids, values collected from a run step's output, exit
 statuses, and later steps using earlier records; also the failures."""
 
@@ -12,9 +12,9 @@ from typing import Any
 import pexpect
 import pytest
 
-from lab.console import GuestConsole
+from lab.guestvm.console import GuestConsole
+from lab.guestvm.workload import StepFailed, Workload, collect, resolve
 from lab.scenario import Step, parse_scenario
-from lab.workload import StepFailed, Workload, collect, resolve
 
 WHERE = Path("/somewhere/workload.toml")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from lab.report import failure_text
+from lab.guestvm.session import KernelLab
 from lab.scenario import Scenario
-from lab.session import KernelLab
+from lab.verdicts.report import failure_text
 
 
 @pytest.mark.lab_scenarios("minimal")

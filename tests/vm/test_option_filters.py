@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from lab.guestvm.session import KernelLab
 from lab.scenario import Scenario
-from lab.session import KernelLab
 
 
 @pytest.mark.lab_scenarios("opensnoop")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lab.guestvm.session import KernelLab
 from lab.pytest_plugin.verdict import judge
 from lab.scenario import Scenario
-from lab.session import KernelLab
 
 
 def test_tutorial(request: pytest.FixtureRequest, lab_kernel: KernelLab,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lab.outcome import Outcome
+from lab.verdicts.outcome import Outcome
 
 COMPILER_ERROR = re.compile(r"(?:^|: )(?:fatal )?error: .*", re.MULTILINE)
 # libbpf and the verifier print many lines; the cause is in the last of these.

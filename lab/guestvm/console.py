@@ -16,7 +16,7 @@ from typing import Protocol
 import pexpect
 
 from lab.errors import GuestError
-from lab.kernel_health import panic_message
+from lab.verdicts.kernel_health import panic_message
 
 PROMPT = "[lab]# "
 SETUP = "stty -echo; set +o emacs +o vi; bind 'set enable-bracketed-paste off' 2>/dev/null; " \

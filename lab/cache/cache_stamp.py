@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.download import sha256_of
+from lab.cache.download import sha256_of
 
 STAMP_NAME = ".lab-stamp.json"
 STAMP_FORMAT = 1

@@ -12,21 +12,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.accel import AccelChoice, choose_accel
-from lab.apt_sources import debian_mirror
-from lab.catalog import LockedKernel, load_catalog, load_lock, locked
+from lab.cache.apt_sources import debian_mirror
+from lab.cache.catalog import LockedKernel, load_catalog, load_lock, locked
+from lab.cache.kernels import KernelBuild, fetch_kernel
+from lab.cache.rootfs import build_rootfs, load_recipe
 from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
-from lab.kernels import KernelBuild, fetch_kernel
-from lab.outcome import Outcome
+from lab.guestvm.accel import AccelChoice, choose_accel
+from lab.guestvm.runner import ScenarioRunner
+from lab.guestvm.vm import GuestVM
+from lab.guestvm.vng_command import GuestSpec
+from lab.guestvm.workspace import share_dirs
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
-from lab.rootfs import build_rootfs, load_recipe
-from lab.runner import ScenarioRunner
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
-from lab.vm import GuestVM
-from lab.vng_command import GuestSpec
-from lab.workspace import share_dirs
+from lab.verdicts.outcome import Outcome
 
 
 @dataclass(frozen=True)

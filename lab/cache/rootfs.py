@@ -10,7 +10,7 @@ or a changed lock gives a new root (built once) and an unchanged one is reused.
 Before building, every package name is looked up in the suite's verified index:
 a misspelt one stops the run there, naming the scenario that declared it.
 The build goes to a staging directory of its own, renamed into place under a
-lock (lab.cache_lock) only on success, with a completion stamp (lab.cache_stamp)
+lock (lab.cache.cache_lock) only on success, with a completion stamp (lab.cache.cache_stamp)
 checked on every use: neither a concurrent build, an interrupted one nor a
 damaged root is ever booted.
 """
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.archive import DEFAULT_KEYRING, DebianArchive
-from lab.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
-from lab.cache_stamp import (
+from lab.cache.archive import DEFAULT_KEYRING, DebianArchive
+from lab.cache.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
+from lab.cache.cache_stamp import (
     Manifest,
     inputs_digest,
     stamp_problem,
@@ -38,9 +38,9 @@ from lab.cache_stamp import (
     tree_digests,
     write_stamp,
 )
-from lab.catalog import LockedKernel
+from lab.cache.catalog import LockedKernel
+from lab.cache.kernels import fetch_debs, suite_archive
 from lab.errors import LabError, PackageNotFound
-from lab.kernels import fetch_debs, suite_archive
 from lab.scenario import Scenario
 
 GUEST_MOUNT_POINTS = ("lab",)

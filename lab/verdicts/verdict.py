@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.cause import cause_of
 from lab.docs.findings import drifts, summary
-from lab.outcome import Outcome
 from lab.scenario import Incompatibility, Scenario
+from lab.verdicts.cause import cause_of
+from lab.verdicts.outcome import Outcome
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"

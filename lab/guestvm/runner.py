@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lab.errors import GuestError
-from lab.guest_files import install_guest_files
-from lab.kernel_health import kmsg_messages, last_sequence, splats
-from lab.matcher import ExpectationResult, Record, evaluate_all
-from lab.outcome import Outcome
+from lab.guestvm.guest_files import install_guest_files
+from lab.guestvm.vm import GuestVM
+from lab.guestvm.vng_command import GUEST_RO_DIR
+from lab.guestvm.workload import StepFailed, Workload
+from lab.guestvm.workspace import Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
-from lab.vm import GuestVM
-from lab.vng_command import GUEST_RO_DIR
-from lab.workload import StepFailed, Workload
-from lab.workspace import Workspace
+from lab.verdicts.kernel_health import kmsg_messages, last_sequence, splats
+from lab.verdicts.matcher import ExpectationResult, Record, evaluate_all
+from lab.verdicts.outcome import Outcome
 
 POLL_S = 0.2
 LIVENESS_EVERY_S = 2.0
@@ -220,7 +220,7 @@ class ScenarioRunner:
             time.sleep(POLL_S)
 
     def _workload(self, scenario: Scenario) -> dict[str, list[Record]]:
-        """The steps, in order, on the console (lab.workload); what they recorded."""
+        """The steps, in order, on the console (lab.guestvm.workload); what they recorded."""
         try:
             return Workload(self.vm.console).run(scenario.workload)
         except StepFailed as error:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from lab.verdict import PASS, SYMBOLS, Cell
+from lab.verdicts.verdict import PASS, SYMBOLS, Cell
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -16,9 +16,9 @@ from types import TracebackType
 
 import pexpect
 
-from lab.console import TAIL_CHARS, GuestConsole
 from lab.errors import GuestError
-from lab.vng_command import GuestSpec, vng_command
+from lab.guestvm.console import TAIL_CHARS, GuestConsole
+from lab.guestvm.vng_command import GuestSpec, vng_command
 
 FIRST_PROMPT = r"root@[^\r\n]*# "
 SHUTDOWN_TIMEOUT_S = 20.0

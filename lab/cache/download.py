@@ -2,7 +2,7 @@
 
 Files land at their final path only after their checksum matched, so a
 half-written or tampered file is never mistaken for a good cached one. Each
-destination is locked (lab.cache_lock) while it is fetched, so two lab
+destination is locked (lab.cache.cache_lock) while it is fetched, so two lab
 processes never download the same file over each other: the second waits and
 reuses it. A download is bounded by LAB_DOWNLOAD_DEADLINE and retried a few
 times on a dropped or stalled connection; whatever still fails is a
@@ -29,7 +29,7 @@ import requests
 import urllib3.exceptions
 from tqdm import tqdm
 
-from lab.cache_lock import cache_lock, require_writable, try_cache_lock
+from lab.cache.cache_lock import cache_lock, require_writable, try_cache_lock
 from lab.errors import IntegrityError, LabError
 
 CHUNK = 1 << 20

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from lab.console import CommandResult
 from lab.errors import LabError
+from lab.guestvm.console import CommandResult
 from lab.scenario import BACKGROUND, REFERENCE, Step
 
 Record = Mapping[str, str]
@@ -45,7 +45,7 @@ class StepFailed(LabError):
 
 
 class WorkloadConsole(Protocol):
-    """What the workload needs of lab.console.GuestConsole."""
+    """What the workload needs of lab.guestvm.console.GuestConsole."""
 
     def run(self, command: str, timeout: float) -> CommandResult: ...
     def sendline(self, line: str) -> None: ...

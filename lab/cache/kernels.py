@@ -2,8 +2,8 @@
 
 Layout in the cache (one directory per pinned kernel, made atomically):
     kernels/<release>_<version>/lib/modules/<release>/{vmlinuz,config,System.map,kernel/...}
-    kernels/<release>_<version>/.lab-stamp.json   (written last; see lab.cache_stamp)
-It is built under a lock (lab.cache_lock) in a staging tree of its own and
+    kernels/<release>_<version>/.lab-stamp.json   (written last; see lab.cache.cache_stamp)
+It is built under a lock (lab.cache.cache_lock) in a staging tree of its own and
 checked against its stamp on every use, so neither a concurrent run, an
 interrupted unpack nor a changed file is ever booted.
 virtme-ng finds the modules next to the image it is given, and builds its
@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.archive import DebianArchive
-from lab.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
-from lab.cache_stamp import (
+from lab.cache.archive import DebianArchive
+from lab.cache.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
+from lab.cache.cache_stamp import (
     Manifest,
     hashed_files,
     inputs_digest,
@@ -32,8 +32,8 @@ from lab.cache_stamp import (
     tree_digests,
     write_stamp,
 )
-from lab.catalog import KernelLine, LockedDeb, LockedKernel, lock_entry, newest_image
-from lab.download import sha256_of
+from lab.cache.catalog import KernelLine, LockedDeb, LockedKernel, lock_entry, newest_image
+from lab.cache.download import sha256_of
 from lab.errors import IntegrityError, LabError, PackageNotFound
 
 BOOT_FILES = ("vmlinuz", "config", "System.map")

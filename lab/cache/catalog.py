@@ -2,7 +2,7 @@
 
 The catalog says where each kernel line lives and which packages make it up;
 the lock pins each line to exact package versions and sha256s, so runs months
-apart boot the same kernel. Pure data and parsing: fetching is lab.kernels.
+apart boot the same kernel. Pure data and parsing: fetching is lab.cache.kernels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tomli_w
 from debian.deb822 import PkgRelation
 from debian.debian_support import Version
 
-from lab.archive import PackageRecord
+from lab.cache.archive import PackageRecord
 from lab.errors import LabError
 
 LOCK_HEADER = (

@@ -3,7 +3,7 @@
 Each expectation is checked once per record of a workload step: its line
 templates, with ${field} replaced by that record's value (regex-escaped), must
 match lines of the capture, in order unless the expectation says otherwise.
-Its rows instead name cells of a table (lab.table): a row matches a line under
+Its rows instead name cells of a table (lab.verdicts.table): a row matches a line under
 a header with those columns whose cells equal the values, ${field} filled in.
 An `absent` expectation is the opposite: no line or row may match, for any
 record (a filter that must leave a process out).
@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lab import table
 from lab.scenario import TEMPLATE_FIELD, Expectation, Row
+from lab.verdicts import table
 
 Record = Mapping[str, str]
 NEAR_MISSES = 3

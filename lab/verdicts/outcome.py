@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.docs.findings import Finding
-from lab.matcher import ExpectationResult, Record
+from lab.verdicts.matcher import ExpectationResult, Record
 
 # In the order a scenario meets them. `kernel` is the health check of the
 # kernel log after the scenario, `document` the tutorial's own text.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lab.cause import cause_of
-from lab.outcome import Outcome
+from lab.verdicts.cause import cause_of
+from lab.verdicts.outcome import Outcome
 
 CAPTURE_TAIL_LINES = 40
 

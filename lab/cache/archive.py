@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from debian.deb822 import Packages, Release
 from debian.debian_support import Version
 
-from lab.cache_lock import cache_lock
-from lab.download import download
+from lab.cache.cache_lock import cache_lock
+from lab.cache.download import download
 from lab.errors import LabError, PackageNotFound, SignatureError
 
 ALLOW_EXPIRED = "LAB_ALLOW_EXPIRED_INDEX"

@@ -6,7 +6,7 @@ Three places, kept apart so the guest can never redirect a host write:
 - the read-only share (/lab/ro in the guest): the program's sources, written
   by the host, which QEMU exports read-only;
 - the read-write share (/lab in the guest): the guest writes its logs to
-  /lab/out/<scenario>/; the host only reads them, through lab.untrusted.
+  /lab/out/<scenario>/; the host only reads them, through lab.guestvm.untrusted.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lab.untrusted import read_untrusted
-from lab.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
+from lab.guestvm.untrusted import read_untrusted
+from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 
 SHARE_DIR, RO_DIR = ".guest-rw", ".guest-ro"
 GUEST_LOGS = ("build", "load", "trace", "dmesg", "trace-stats", "kmsg")
