@@ -251,13 +251,13 @@ def test_writer_pid_that_is_a_prefix_of_another_pid_does_not_match() -> None:
     assert not evaluate(expectation_of("minimal"), [{"pid": "280"}], capture).passed
 
 
-@pytest.mark.parametrize("name", ["kprobe-link", "bashreadline", "minimal",
-                                  "strlen-snoop", "uprobe-simple"])
-def test_empty_record_list_fails_even_with_a_full_capture(name: str) -> None:
-    expectation = expectation_of(name)
-    result = evaluate(expectation, [], KPROBE_OK)
-    assert result.problems == (
-        f"the workload recorded no {expectation.for_each!r}: nothing to check",)
+@pytest.mark.parametrize("path", sorted(SCENARIOS_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_empty_record_list_fails_even_with_a_full_capture(path: Path) -> None:
+    """Every expectation of every shipped scenario: nothing recorded proves nothing."""
+    for expectation in load_scenario(path).expect:
+        result = evaluate(expectation, [], KPROBE_OK)
+        assert result.problems == (
+            f"the workload recorded no {expectation.for_each!r}: nothing to check",)
 
 
 # --- rows: tables by column name (ecli's event tables) ---------------------------

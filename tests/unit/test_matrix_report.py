@@ -85,8 +85,8 @@ def test_write_reports_writes_both_files(tmp_path: Path) -> None:
 
 
 def test_a_run_writes_one_column_per_kernel_line_for_lab_report_to_merge(tmp_path: Path) -> None:
-    cells = [Cell("6.12", "minimal", PASS, "", "expect"), Cell("6.1", "minimal", FAIL, "x", "boot"),
-             Cell("6.1", "kprobe-link", PASS, "", "expect")]
+    cells = [Cell("6.12", "demo", PASS, "", "expect"), Cell("6.1", "demo", FAIL, "x", "boot"),
+             Cell("6.1", "other", PASS, "", "expect")]
 
     paths = write_columns(tmp_path, cells)
 
