@@ -110,8 +110,8 @@ class ScenarioRunner:
                 self.needs_reboot = True
                 _fail(outcome, "cleanup", leftover)
             self._check_kernel_log(scenario, work, outcome, cursor)
-        work.keep_logs()
-        outcome.logs = {log: work.read(log)[-LOG_TAIL_CHARS:] for log in ("build", "load")}
+        logs = work.keep_logs()
+        outcome.logs = {log: logs[log][-LOG_TAIL_CHARS:] for log in ("build", "load")}
 
     @property
     def usable(self) -> bool:

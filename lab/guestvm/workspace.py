@@ -55,12 +55,14 @@ class Workspace:
         """A log the guest wrote; '' if it wrote none (or planted a link instead)."""
         return read_untrusted(self._share, f"out/{self.name}/{log}.log")
 
-    def keep_logs(self) -> None:
-        """Copy the guest's logs into the evidence directory, which the guest cannot reach."""
-        for log in GUEST_LOGS:
-            text = self.read(log)
+    def keep_logs(self) -> dict[str, str]:
+        """Copy the guest's logs into the evidence directory, which the guest cannot
+        reach; returns them, read once."""
+        logs = {log: self.read(log) for log in GUEST_LOGS}
+        for log, text in logs.items():
             if text:
                 (self.evidence / f"{log}.log").write_text(text)
+        return logs
 
     def write(self, name: str, text: str) -> None:
         (self.evidence / name).write_text(text)

@@ -37,8 +37,9 @@ def cause_of(outcome: Outcome) -> str:
         error = COMPILER_ERROR.search(log or outcome.message)
         if error:
             return f"{error.group(0).removeprefix(': ').strip()} ({first})"
-        if _last_line(log):  # a shell's "not found", a Makefile's last word
-            return f"{_last_line(log)} ({first})"
+        last = _last_line(log)
+        if last:  # a shell's "not found", a Makefile's last word
+            return f"{last} ({first})"
     if outcome.stage == "load":
         errors = LOADER_ERROR.findall(outcome.logs.get("load", "") or outcome.message)
         if errors:
