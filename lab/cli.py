@@ -18,7 +18,7 @@ from lab.errors import LabError
 from lab.guestvm.session import KernelLab, guest_spec, prepare
 from lab.guestvm.vng_command import vng_command
 from lab.matrix import default_jobs, merge_files, run_matrix
-from lab.scenario import load_scenarios
+from lab.scenario import chosen_scenarios, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import markdown
 from lab.verdicts.report import failure_text, summary_line
@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     matrix.add_argument("lines", nargs="*", help="kernel lines (default: every locked line)")
     matrix.add_argument("--jobs", type=int, default=default_jobs(),
                         help="lines run at once (default: one per 4 cores)")
+    matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                        help="only these tutorials (repeat or comma-separate; default: all)")
     matrix.set_defaults(handler=_matrix)
 
     report = commands.add_parser("report", help="merge report columns (JSON) into one table")
@@ -159,8 +161,11 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
 
 def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     lines = args.lines or sorted(load_lock(settings.lock_file))
-    scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    cells = run_matrix(settings, lines, max(1, args.jobs))
+    scenarios = chosen_scenarios(
+        load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys()),
+        args.scenario)
+    cells = run_matrix(settings, lines, max(1, args.jobs),
+                       [s.name for s in scenarios] if args.scenario else ())
     print(markdown(cells))
     expected_cells = len(lines) * len(scenarios)
     return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1

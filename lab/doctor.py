@@ -67,6 +67,12 @@ REQUIREMENTS = (
     Requirement("debian-archive-keyring", "the keys InRelease is checked against",
                 lambda: os.path.exists("/usr/share/keyrings/debian-archive-keyring.gpg")),
     _commands("file", "virtme-ng reads the kernel version with file(1)", "file"),
+    _commands("binutils", "virtme-ng reads an uncompressed kernel's version with strings(1)",
+              "strings"),
+    _commands("squashfs-tools", "the guest root is booted as a squashfs image (mksquashfs)",
+              "mksquashfs", needed_by=BOTH),
+    _commands("zstd", "the lab decompresses 6.12 and 7.x kernels once, so guests boot "
+              "without decompressing them", "zstd", needed_by=BOTH),
     _commands("dpkg", "dpkg-deb unpacks kernel packages", "dpkg-deb", needed_by=BOTH),
     _commands("gpg", "the unit tests sign a throwaway archive with gpg", "gpg",
               needed_by=ONLY_TESTS),

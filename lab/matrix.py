@@ -39,10 +39,16 @@ def default_jobs() -> int:
     return max(1, (os.cpu_count() or 1) // (2 * CORES_PER_GUEST))
 
 
-def pytest_command(settings: Settings, line: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", str(settings.project / "tests" / "vm"),
-            "--kernel", line, f"--junitxml={settings.output / f'junit-{line}.xml'}", "-v",
-            "-rxXs", "-p", "no:cacheprovider"]
+def pytest_command(settings: Settings, line: str, scenarios: Sequence[str] = ()) -> list[str]:
+    """The tutorials' test on one line: the cells of the report (the lab's own VM
+    tests run in `tox -e kernel-<line>`, not once more per line here)."""
+    command = [sys.executable, "-m", "pytest",
+               str(settings.project / "tests" / "vm" / "test_tutorials.py"),
+               "--kernel", line, f"--junitxml={settings.output / f'junit-{line}.xml'}", "-v",
+               "-rxXs", "-p", "no:cacheprovider"]
+    if scenarios:
+        command += ["--scenario", ",".join(scenarios)]
+    return command
 
 
 class Children:
@@ -81,7 +87,8 @@ class Children:
                     child.send_signal(signum)
 
 
-def run_matrix(settings: Settings, lines: Sequence[str], jobs: int) -> list[Cell]:
+def run_matrix(settings: Settings, lines: Sequence[str], jobs: int,
+               scenarios: Sequence[str] = ()) -> list[Cell]:
     """Prepare every line first (downloads and the shared root are built once),
     then run the lines' tests and merge their report columns, also when stopped
     by a signal (then KeyboardInterrupt follows, once the report is written)."""
@@ -94,7 +101,8 @@ def run_matrix(settings: Settings, lines: Sequence[str], jobs: int) -> list[Cell
     previous = interrupts.install(children.forward)
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_line, settings, line, children) for line in lines]
+            futures = [pool.submit(_run_line, settings, line, children, scenarios)
+                       for line in lines]
             codes = _results(futures)
     finally:
         interrupts.restore(previous)
@@ -128,14 +136,15 @@ def _merge_columns(settings: Settings, lines: Sequence[str], columns: list[Path]
     return cells
 
 
-def _run_line(settings: Settings, line: str, children: Children) -> int | None:
+def _run_line(settings: Settings, line: str, children: Children,
+              scenarios: Sequence[str] = ()) -> int | None:
     if children.stopped_by is not None:
         return None
     log = settings.output / f"pytest-{line}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"kernel {line}: running (log: {log})", file=sys.stderr, flush=True)
     with open(log, "w") as out:
-        return children.run(pytest_command(settings, line), out, settings.project)
+        return children.run(pytest_command(settings, line, scenarios), out, settings.project)
 
 
 def merge_files(paths: Sequence[Path], output: Path) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,7 +45,7 @@ VARIABLE = re.compile(r"\w+")  # what ${...} can name
 TOP_KEYS = {"name", "summary", "source", "program", "build", "load", "workload", "expect",
             "expected_incompatible", "kernel_config", "accepted_kernel_messages", "document",
             "guest_packages"}
-BUILD_KEYS = {"commands"}
+BUILD_KEYS = {"commands", "vmlinux_h"}
 LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout"}
 EXPECT_KEYS = {"summary", "for_each", "lines", "rows", "in_order", "absent"}
 INCOMPATIBLE_KEYS = {"stage", "evidence", "reason"}
@@ -138,6 +138,9 @@ class Scenario:
     accepted_kernel_messages: tuple[Accepted, ...] = ()
     document: str | None = None  # the published tutorial; default bpf/<name>/README.md
     guest_packages: tuple[str, ...] = ()
+    # where the build wants the running kernel's vmlinux.h (bpftool btf dump),
+    # which the lab makes once per boot instead of once per tutorial
+    vmlinux_h: str | None = None
 
 
 def load_scenarios(directory: Path, known_lines: Collection[str] | None = None) -> list[Scenario]:
@@ -147,6 +150,18 @@ def load_scenarios(directory: Path, known_lines: Collection[str] | None = None) 
     if not files:
         raise LabError(f"no scenarios in {directory}")
     return [load_scenario(path, known_lines) for path in files]
+
+
+def chosen_scenarios(scenarios: list[Scenario], requested: Sequence[str]) -> list[Scenario]:
+    """--scenario a,b: those, in the directory's order; an unknown name is an error."""
+    names = [name.strip() for value in requested for name in value.split(",") if name.strip()]
+    if not names:
+        return scenarios
+    unknown = sorted(set(names) - {s.name for s in scenarios})
+    if unknown:
+        raise ScenarioError(f"--scenario: no scenario named {', '.join(unknown)} "
+                       f"(known: {', '.join(s.name for s in scenarios)})")
+    return [s for s in scenarios if s.name in names]
 
 
 def load_scenario(path: Path, known_lines: Collection[str] | None = None) -> Scenario:
@@ -176,6 +191,7 @@ def parse_scenario(data: dict[str, Any], path: Path,
         summary=_text(data, "summary", where),
         program=_program(data, name, where),
         build=_build(_table(data, "build", where), f"{where} [build]"),
+        vmlinux_h=_vmlinux_h(_table(data, "build", where), f"{where} [build]"),
         load=_load(_table(data, "load", where), f"{where} [load]"),
         workload=workload,
         expect=expect,
@@ -217,6 +233,14 @@ def _inside_project(data: dict[str, Any], key: str, where: str) -> str:
 def _build(table: dict[str, Any], where: str) -> tuple[str, ...]:
     _only(table, BUILD_KEYS, where)
     return _strings(table, "commands", where)
+
+
+def _vmlinux_h(table: dict[str, Any], where: str) -> str | None:
+    """`vmlinux_h = "vmlinux.h"`: the path, in the build directory, where the lab
+    puts the running kernel's vmlinux.h before the build commands run."""
+    if "vmlinux_h" not in table:
+        return None
+    return _inside_project(table, "vmlinux_h", where)
 
 
 def _load(table: dict[str, Any], where: str) -> Load:

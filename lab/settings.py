@@ -55,6 +55,16 @@ def parse_guest_append(value: str) -> tuple[str, ...]:
         raise LabError(f"LAB_GUEST_APPEND={value!r}: {error}") from error
 
 
+def parse_switch(name: str, value: str) -> bool:
+    """A yes/no variable: 1/yes/on/true or 0/no/off/false."""
+    choice = value.strip().lower()
+    if choice in ("1", "yes", "on", "true"):
+        return True
+    if choice in ("0", "no", "off", "false"):
+        return False
+    raise LabError(f"{name}={value!r}: say 1 or 0")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved locations and choices for one lab run."""
@@ -64,6 +74,7 @@ class Settings:
     output: Path
     accel: str
     guest_append: tuple[str, ...] = ()
+    build_cache: bool = True  # LAB_BUILD_CACHE=0: build every tutorial, reuse nothing
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
@@ -76,6 +87,7 @@ class Settings:
             output=output,
             accel=parse_accel(environ.get("LAB_ACCEL", "auto")),
             guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
+            build_cache=parse_switch("LAB_BUILD_CACHE", environ.get("LAB_BUILD_CACHE", "1")),
         )
 
     @property

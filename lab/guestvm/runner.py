@@ -9,16 +9,20 @@ link created, or a bcc script's header after attach_*), never after a sleep.
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
 from lab.errors import GuestError
 from lab.guestvm.guest_files import install_guest_files
+from lab.guestvm.untrusted import read_untrusted_bytes
 from lab.guestvm.vm import GuestVM
-from lab.guestvm.vng_command import GUEST_RO_DIR
+from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workload import StepFailed, Workload
-from lab.guestvm.workspace import Workspace
+from lab.guestvm.workspace import SHARE_DIR, Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
 from lab.verdicts.kernel_health import kmsg_messages, last_sequence, splats
@@ -33,6 +37,10 @@ LOG_TAIL_CHARS = 6000
 # Every record of the kernel log, without waiting for new ones; read(2) on
 # /dev/kmsg returns one record, so the block size only has to hold the longest.
 KMSG_DUMP = "dd if=/dev/kmsg iflag=nonblock bs=64k status=none 2>/dev/null"
+# The running kernel's vmlinux.h, made at most once per boot (bpftool: 1.6 s
+# under emulation, each time a tutorial's build ran it).
+GUEST_VMLINUX_H = "/tmp/lab-kernel/vmlinux.h"
+BUILD_TAR_LIMIT = 256 << 20
 
 
 class StageFailed(Exception):
@@ -49,13 +57,21 @@ class ScenarioRunner:
     """
 
     def __init__(self, vm: GuestVM, project: Path, kernel_config: Mapping[str, str],
-                 run_dir: Path, ro_dir: Path) -> None:
+                 run_dir: Path, ro_dir: Path, builds: BuildCache | None = None,
+                 toolchain: str = "") -> None:
         self.vm = vm
         self.project = project
         self.kernel_config = kernel_config
         self.run_dir = run_dir
+        self.ro_dir = ro_dir
+        self.builds = builds
+        self.toolchain = toolchain
         install_guest_files(ro_dir)
-        vm.console.check(f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1", 30)
+        # one round trip: the tools on PATH, and the kernel's BTF digest (build keys)
+        output = vm.console.check(
+            f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1; "
+            "sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo no-btf", 30)
+        self.kernel_btf = output.split()[0] if output.split() else "no-btf"
         self.baseline_programs = self._programs_loaded()
         self.needs_reboot = False
 
@@ -67,16 +83,19 @@ class ScenarioRunner:
         cursor = 0
         try:
             self._preflight(scenario)
-            outcome.stage = "build"
-            cursor = self._kmsg_cursor(work)
-            self._timed(outcome, "build", lambda: self._build(scenario, work))
+            # what fails before the build commands fails the build
+            cursor = self._timed(outcome, "start", lambda: self._kmsg_cursor(work),
+                                 stage="build")
+            outcome.build_reused = self._timed(outcome, "build",
+                                               lambda: self._build(scenario, work))
             if load_program:
                 outcome.stage = "load"
                 loader_pid = self._start_loader(scenario, work)
                 self._timed(outcome, "load", lambda: self._wait_ready(scenario, work, loader_pid))
             outcome.records = self._timed(outcome, "workload", lambda: self._workload(scenario))
-            outcome.stage = "capture"
-            capture, results = self._capture(scenario, work, loader_pid, outcome.records)
+            capture, results = self._timed(
+                outcome, "capture",
+                lambda: self._capture(scenario, work, loader_pid, outcome.records))
             loader_pid = None
             outcome.capture, outcome.results = capture, results
             outcome.stage = "expect"
@@ -86,7 +105,9 @@ class ScenarioRunner:
         except (StageFailed, GuestError) as error:
             self._failed(outcome, error)
         finally:
+            started = time.monotonic()
             self._finish(scenario, work, outcome, loader_pid, cursor)
+            outcome.timings["finish"] = round(time.monotonic() - started, 2)
         return outcome
 
     def _failed(self, outcome: Outcome, error: StageFailed | GuestError) -> None:
@@ -168,13 +189,14 @@ class ScenarioRunner:
         if found:
             _fail(outcome, "kernel", "the kernel logged: " + "\n".join(found))
 
-    def _timed(self, outcome: Outcome, stage: str, action):  # type: ignore[no-untyped-def]
-        outcome.stage = stage
+    def _timed(self, outcome: Outcome, key: str, action, stage: str = ""):  # type: ignore[no-untyped-def]
+        """Run action as stage (default: key), its seconds kept under key."""
+        outcome.stage = stage or key
         started = time.monotonic()
         try:
             return action()
         finally:
-            outcome.timings[stage] = round(time.monotonic() - started, 2)
+            outcome.timings[key] = round(time.monotonic() - started, 2)
 
     def _preflight(self, scenario: Scenario) -> None:
         """Missing kernel options, by name, before anything runs."""
@@ -182,15 +204,53 @@ class ScenarioRunner:
         if missing:
             raise StageFailed(describe_missing(self.vm.spec.release, missing, {}))
 
-    def _build(self, scenario: Scenario, work: Workspace) -> None:
+    def _build(self, scenario: Scenario, work: Workspace) -> str | None:
+        """Build in the guest, or reuse a stored build of the very same inputs
+        (lab.cache.build_cache); the key when reused. A successful build is stored."""
+        inputs = BuildInputs(source_digests(self.project / scenario.program), scenario.build,
+                             scenario.vmlinux_h, self.vm.spec.release, self.kernel_btf,
+                             self.toolchain)
+        key = inputs.key()
         console = self.vm.console
-        console.check(f"rm -rf {work.guest} && mkdir -p {work.guest} && "
-                      f"cp -r {work.guest_src}/. {work.guest}/ && cd {work.guest}", 60)
+        fresh = f"rm -rf {work.guest} && mkdir -p {work.guest} && cd {work.guest}"
+        stored = self.builds.lookup(key) if self.builds is not None and scenario.build else None
+        if stored is not None:
+            offered = self.ro_dir / "builds" / f"{scenario.name}.tar"
+            offered.parent.mkdir(exist_ok=True)
+            shutil.copyfile(stored, offered)
+            console.check(f"{fresh} && tar -xf {GUEST_RO_DIR}/builds/{scenario.name}.tar && "
+                          f"echo 'lab: reused the stored build {key[:16]} (same sources, "
+                          "commands, kernel BTF and toolchain)' > " + work.guest_log("build"), 120)
+            return key
+        console.check(f"{fresh} && cp -r {work.guest_src}/. .", 60)
+        if scenario.vmlinux_h is not None:
+            self._build_command(work, _vmlinux_h_command(scenario.vmlinux_h),
+                                f"vmlinux.h for {scenario.vmlinux_h}")
         for command in scenario.build:
-            result = console.run(f"( {command} ) >> {work.guest_log('build')} 2>&1", 600)
-            if result.status != 0:
-                raise StageFailed(f"build command `{command}` exited {result.status}:\n"
-                                  + work.read("build")[-3000:])
+            self._build_command(work, command, f"`{command}`")
+        if self.builds is not None and scenario.build:
+            self._store_build(scenario, work, key)
+        return None
+
+    def _build_command(self, work: Workspace, command: str, what: str) -> None:
+        result = self.vm.console.run(f"( {command} ) >> {work.guest_log('build')} 2>&1", 600)
+        if result.status != 0:
+            raise StageFailed(f"build command {what} exited {result.status}:\n"
+                              + work.read("build")[-3000:])
+
+    def _store_build(self, scenario: Scenario, work: Workspace, key: str) -> None:
+        """The build directory as a tar the guest writes; the host stores its bytes."""
+        archive = f"out/{scenario.name}/build.tar"
+        if self.vm.console.run(f"tar -cf {GUEST_WORK_DIR}/{archive} .", 120).status != 0:
+            return
+        data = read_untrusted_bytes(self.run_dir / SHARE_DIR, archive, BUILD_TAR_LIMIT)
+        if data is not None and self.builds is not None:
+            self.builds.store(key, data, {"scenario": scenario.name,
+                                          "release": self.vm.spec.release,
+                                          "built": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                 time.gmtime()),
+                                          "build_log": work.read("build")[-LOG_TAIL_CHARS:]})
+
     def _start_loader(self, scenario: Scenario, work: Workspace) -> int:
         """Start the loader in the background, on an empty trace buffer; its pid."""
         console = self.vm.console
@@ -275,6 +335,16 @@ class ScenarioRunner:
         output = self.vm.console.run("bpftool prog show | grep -c '^[0-9]'", 60).output
         lines = output.strip().splitlines()
         return int(lines[-1]) if lines and lines[-1].isdigit() else 0
+
+
+def _vmlinux_h_command(destination: str) -> str:
+    """Copy the boot's vmlinux.h to destination, dumping it from BTF the first time."""
+    made = GUEST_VMLINUX_H
+    return (f"{{ [ -s {made} ] || {{ mkdir -p {made.rsplit('/', 1)[0]} && "
+            f"bpftool btf dump file /sys/kernel/btf/vmlinux format c > {made}.part && "
+            f"mv {made}.part {made}; }}; }} && "
+            f"mkdir -p \"$(dirname {shlex.quote(destination)})\" && "
+            f"cp {made} {shlex.quote(destination)}")
 
 
 def _fail(outcome: Outcome, stage: str, why: str) -> None:

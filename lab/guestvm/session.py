@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.cache.apt_sources import debian_mirror
+from lab.cache.boot_image import BootImage, boot_image
+from lab.cache.build_cache import BuildCache, toolchain_digest
 from lab.cache.catalog import LockedKernel, load_catalog, load_lock, locked
 from lab.cache.kernels import KernelBuild, fetch_kernel
+from lab.cache.root_image import root_image
 from lab.cache.rootfs import build_rootfs, load_recipe
 from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
@@ -33,7 +37,9 @@ from lab.verdicts.outcome import Outcome
 class Prepared:
     kernel: LockedKernel
     build: KernelBuild
+    boot: BootImage
     rootfs: Path
+    root_image: Path
     accel: AccelChoice
     config: dict[str, str]
 
@@ -52,17 +58,20 @@ def prepare(settings: Settings, line: str) -> Prepared:
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
     rootfs = build_rootfs(settings.cache, mirror, load_recipe(settings.recipe_file),
                           list(lock.values()), scenarios)
+    image = root_image(settings.cache, rootfs)
+    boot = boot_image(settings.cache, build.image, build.release, build.modules)
     accel = choose_accel(settings.accel, build.image, settings.cache)
-    return Prepared(kernel, build, rootfs, accel, config)
+    return Prepared(kernel, build, boot, rootfs, image, accel, config)
 
 
 def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
                extra_append: tuple[str, ...] = ()) -> GuestSpec:
     return GuestSpec(
-        image=prepared.build.image,
+        image=prepared.boot.path,
         modules=prepared.build.modules,
         release=prepared.build.release,
         rootfs=prepared.rootfs,
+        root_image=prepared.root_image,
         work_dir=work_dir,
         accel=prepared.accel.accel,
         ro_dir=ro_dir,
@@ -137,8 +146,10 @@ class KernelLab:
         self.boots += 1
         print(f"kernel {self.line} booted in {self._vm.boot_seconds:.1f} s", file=sys.stderr,
               flush=True)
+        builds = BuildCache(self.settings.cache) if self.settings.build_cache else None
         self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config,
-                                      self.work_dir, ro)
+                                      self.work_dir, ro, builds,
+                                      toolchain_digest(self.prepared.rootfs))
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         """Run one scenario on a clean guest; a line that cannot boot fails it at 'boot'."""
@@ -146,7 +157,9 @@ class KernelLab:
         if self.failure is not None or self._runner is None:
             return self._boot_outcome(scenario)
         outcome = self._runner.run(scenario, load_program=load_program)
+        started = time.monotonic()
         outcome.document = document_findings(scenario, self.settings.project, outcome)
+        outcome.timings["document"] = round(time.monotonic() - started, 2)
         return outcome
 
     def _boot_outcome(self, scenario: Scenario) -> Outcome:

@@ -16,39 +16,53 @@ READ_LIMIT = 8 << 20  # a runaway log is cut, not loaded whole
 
 
 def read_untrusted(root: Path, relative: str, limit: int = READ_LIMIT) -> str:
-    """root/relative as text, or '' when it is absent, a link, or not a regular file."""
+    """root/relative as text, or '' when it is absent, a link, or not a regular file.
+    A file over limit is cut to its last limit bytes."""
+    data = _read(root, relative, limit, whole=False)
+    return "" if data is None else data.decode("utf-8", "replace")
+
+
+def read_untrusted_bytes(root: Path, relative: str, limit: int) -> bytes | None:
+    """root/relative's bytes, whole; None when it is absent, a link, not a regular
+    file, or larger than limit (an archive cut short is worth nothing)."""
+    return _read(root, relative, limit, whole=True)
+
+
+def _read(root: Path, relative: str, limit: int, whole: bool) -> bytes | None:
     parts = [p for p in relative.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
         raise ValueError(f"not a plain relative path: {relative!r}")
     try:
         directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return ""
+        return None
     try:
         for part in parts[:-1]:
             inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
             os.close(directory)
             directory = inner
-        return _read_file(directory, parts[-1], limit)
+        return _read_file(directory, parts[-1], limit, whole)
     except OSError:
-        return ""  # absent, or a link where a directory or file should be
+        return None  # absent, or a link where a directory or file should be
     finally:
         os.close(directory)
 
 
-def _read_file(directory: int, name: str, limit: int) -> str:
+def _read_file(directory: int, name: str, limit: int, whole: bool) -> bytes | None:
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO must not block the host
     handle = os.open(name, flags, dir_fd=directory)
     try:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
-            return ""
+            return None
         size = os.fstat(handle).st_size
         if size > limit:
+            if whole:
+                return None
             os.lseek(handle, size - limit, os.SEEK_SET)
         chunks, left = [], limit
         while left > 0 and (chunk := os.read(handle, min(left, 1 << 20))):
             chunks.append(chunk)
             left -= len(chunk)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return b"".join(chunks)
     finally:
         os.close(handle)

@@ -10,13 +10,14 @@ from lab.cache.catalog import load_catalog
 from lab.errors import LabError
 from lab.pytest_plugin.options import parse_kernels
 from lab.pytest_plugin.verdict import CELLS, REPORT_DIR
-from lab.scenario import Scenario, load_scenarios
+from lab.scenario import Scenario, chosen_scenarios, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import write_run
 
 SETTINGS = pytest.StashKey[Settings]()
 KERNELS = pytest.StashKey[list[str]]()
 SCENARIOS = pytest.StashKey[list[Scenario]]()
+ALL_SCENARIOS = pytest.StashKey[list[Scenario]]()
 SUMMARY = pytest.StashKey[list[str]]()
 PREVIOUS_HANDLERS = pytest.StashKey[dict[int, interrupts.Handler]]()
 STOPPER = pytest.StashKey[interrupts.StopOnce]()
@@ -26,6 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ebpf-lab")
     group.addoption("--kernel", action="append", default=[], metavar="LINE",
                     help="kernel line(s) to boot, e.g. 6.1 (repeat or comma-separate; 'all')")
+    group.addoption("--scenario", action="append", default=[], metavar="NAME",
+                    help="run only these scenarios (repeat or comma-separate; default: all)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,7 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
         known = load_catalog(settings.catalog_file)
         config.stash[KERNELS] = parse_kernels(requested, known)
         # here, not in pytest_generate_tests, where any error is a collection traceback
-        config.stash[SCENARIOS] = load_scenarios(settings.scenarios_dir, known.keys())
+        scenarios = load_scenarios(settings.scenarios_dir, known.keys())
+        config.stash[ALL_SCENARIOS] = scenarios
+        config.stash[SCENARIOS] = chosen_scenarios(scenarios, config.getoption("scenario"))
     except (LabError, ValueError) as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
@@ -67,7 +72,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     scenarios = metafunc.config.stash[SCENARIOS]
     marker = metafunc.definition.get_closest_marker("lab_scenarios")
     if marker:
-        unknown = set(marker.args) - {s.name for s in scenarios}
+        unknown = set(marker.args) - {s.name for s in metafunc.config.stash[ALL_SCENARIOS]}
         if unknown:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: no scenario {sorted(unknown)}")
         scenarios = [s for s in scenarios if s.name in marker.args]

@@ -34,3 +34,5 @@ class Outcome:
     console_tail: str = ""
     logs: dict[str, str] = field(default_factory=dict)
     document: list[Finding] = field(default_factory=list)  # the tutorial's own text, checked
+    # the build cache key when the build was reused (lab.cache.build_cache), else None
+    build_reused: str | None = None

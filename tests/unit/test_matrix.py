@@ -59,7 +59,7 @@ def fake_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings = Settings(project=tmp_path, cache=tmp_path / "cache", output=tmp_path / "out",
                         accel="tcg")
     monkeypatch.setattr(matrix, "prepare", lambda settings, line: None)
-    monkeypatch.setattr(matrix, "pytest_command", lambda settings, line: [
+    monkeypatch.setattr(matrix, "pytest_command", lambda settings, line, scenarios=(): [
         sys.executable, str(script), line, str(column_path(settings.output, line)),
         str(tmp_path / f"stopped-{line}")])
     return settings
@@ -107,3 +107,12 @@ def test_children_stopped_before_a_line_starts_do_not_start_it(tmp_path: Path) -
 
     assert code is None
     assert children.stopped_by == signal.SIGINT
+
+
+def test_the_matrix_runs_the_tutorials_test_for_the_chosen_scenarios(tmp_path: Path) -> None:
+    settings = Settings(project=tmp_path, cache=tmp_path / "c", output=tmp_path / "o",
+                        accel="tcg")
+    command = matrix.pytest_command(settings, "6.1", ["minimal", "kprobe-link"])
+    assert str(tmp_path / "tests" / "vm" / "test_tutorials.py") in command
+    assert command[command.index("--scenario") + 1] == "minimal,kprobe-link"
+    assert "--scenario" not in matrix.pytest_command(settings, "6.1")

@@ -501,7 +501,8 @@ def test_build_keys_are_checked() -> None:
     data = scenario_dict()
     data["build"] = {"command": ["make"]}
     message = refused(data)
-    assert f"{WHERE} [build]: unknown field(s) ['command']; allowed: ['commands']" == message
+    allowed = "['commands', 'vmlinux_h']"
+    assert f"{WHERE} [build]: unknown field(s) ['command']; allowed: {allowed}" == message
 
 
 @pytest.mark.parametrize(("key", "value", "problem"), [
@@ -818,3 +819,13 @@ def test_an_expectation_has_lines_or_rows_not_both_nor_neither() -> None:
 @pytest.mark.parametrize("value", ["yes", 1])
 def test_absent_is_true_or_false(value: object) -> None:
     assert "`absent` must be true or false" in refused(rows_expect([{"PID": "1"}], absent=value))
+
+
+def test_chosen_scenarios_keep_the_directory_order_and_refuse_unknown_names() -> None:
+    from lab.scenario import chosen_scenarios, load_scenarios
+    shipped = load_scenarios(PROJECT / "scenarios")
+    chosen = chosen_scenarios(shipped, ["strlen-snoop,minimal", "kprobe-link"])
+    assert [s.name for s in chosen] == ["kprobe-link", "minimal", "strlen-snoop"]
+    assert chosen_scenarios(shipped, []) == shipped
+    with pytest.raises(ScenarioError, match="no scenario named nope"):
+        chosen_scenarios(shipped, ["minimal,nope"])

@@ -71,8 +71,27 @@ def test_extra_append_arguments_each_get_their_own_append_option() -> None:
 def test_a_panic_ends_the_vm_instead_of_rebooting_or_hanging_it() -> None:
     """virtme-ng adds these only to --exec runs; the lab drives an interactive shell."""
     argv = vng_command(spec())
-    assert appended(argv) == ["panic=-1"]
+    assert appended(argv)[0] == "panic=-1"
     assert "--qemu-opts=-no-reboot" in argv
+
+
+def test_the_crypto_self_tests_are_skipped_at_boot() -> None:
+    assert "cryptomgr.notests=1" in appended(vng_command(spec()))
+
+
+def test_a_root_image_boots_as_a_read_only_squashfs_disk() -> None:
+    argv = vng_command(spec(root_image=Path("/cache/root.squashfs")))
+    assert argv[argv.index("--root-disk") + 1] == "/cache/root.squashfs"
+    assert argv[argv.index("--root-fstype") + 1] == "squashfs"
+    assert "--root" not in argv and "--rw" not in argv
+    # the shares stay 9p, and virtme-ng does not try virtiofsd for each of them
+    assert "--force-9p" in argv
+
+
+def test_without_a_root_image_the_root_directory_is_shared() -> None:
+    argv = vng_command(spec())
+    assert argv[argv.index("--root") + 1] == str(spec().rootfs)
+    assert "--root-disk" not in argv
 
 
 def test_the_read_only_share_is_mounted_inside_the_work_dir() -> None:
