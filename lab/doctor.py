@@ -70,7 +70,7 @@ REQUIREMENTS = (
     _commands("binutils", "virtme-ng reads an uncompressed kernel's version with strings(1)",
               "strings"),
     _commands("squashfs-tools", "the guest root is booted as a squashfs image (mksquashfs)",
-              "mksquashfs", needed_by=BOTH),
+              "mksquashfs", "unsquashfs", needed_by=BOTH),
     _commands("zstd", "the lab decompresses 6.12 and 7.x kernels once, so guests boot "
               "without decompressing them", "zstd", needed_by=BOTH),
     _commands("dpkg", "dpkg-deb unpacks kernel packages", "dpkg-deb", needed_by=BOTH),

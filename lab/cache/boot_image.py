@@ -75,7 +75,7 @@ def boot_image(cache: Path, vmlinuz: Path, release: str, modules: Path) -> BootI
         digest = sha256_of(vmlinuz)
         entry = cache / BOOT_IMAGES / f"{release}_{digest[:16]}"
         elf = entry / "boot" / f"vmlinuz-{release}"
-        inputs = inputs_digest("pvh-image", release, digest)
+        inputs = inputs_digest("pvh-image", release, digest, str(modules.resolve()))
         with cache_lock(entry, f"boot image of {release}"):
             if stamp_problem(entry, inputs, _manifest(release)) is not None:
                 sweep_leftovers(entry)
@@ -116,14 +116,25 @@ def _build(entry: Path, vmlinuz: Path, release: str, modules: Path, inputs: str)
 
 def uncompressed_kernel(bzimage: bytes) -> bytes:
     """The vmlinux ELF inside a bzImage (boot protocol 2.08+: payload offset and
-    length in the setup header), decompressed with what its magic says."""
+    length in the setup header), decompressed with what its magic says. The
+    payload ends with the uncompressed size (4 bytes, little-endian): a result of
+    another size, a stream that does not end, or a corrupt one is refused."""
     if len(bzimage) < PAYLOAD_LENGTH + 4 or bzimage[HEADER_MAGIC:HEADER_MAGIC + 4] != b"HdrS":
         raise NotBootable("not a bzImage (no HdrS setup header)")
     setup_sects = bzimage[SETUP_SECTS] or 4
     offset, length = struct.unpack_from("<II", bzimage, PAYLOAD_OFFSET)
     start = (setup_sects + 1) * 512 + offset
     payload = bzimage[start:start + length]
-    elf = _decompress(payload)
+    if len(payload) != length or length < 8:
+        raise NotBootable("its payload runs past the end of the file")
+    try:
+        elf = _decompress(payload)
+    except (lzma.LZMAError, zlib.error, EOFError) as error:
+        raise NotBootable(f"its payload does not decompress: {error}") from error
+    size, = struct.unpack("<I", payload[-4:])
+    if len(elf) & 0xFFFFFFFF != size:
+        raise NotBootable(f"its payload decompressed to {len(elf)} bytes, not the {size} "
+                          "it records")
     if not elf.startswith(ELF_MAGIC):
         raise NotBootable("its payload did not decompress to an ELF")
     return elf
@@ -131,24 +142,29 @@ def uncompressed_kernel(bzimage: bytes) -> bytes:
 
 def _decompress(payload: bytes) -> bytes:
     if payload.startswith(b"\xfd7zXZ\x00"):
-        # the kernel's xz stream is followed by its 4-byte size: read one stream
-        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+        xz = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        return _whole(xz.decompress(payload), xz.eof)
     if payload.startswith(b"\x28\xb5\x2f\xfd"):
-        return _zstd(payload)
+        return _zstd(payload[:-4])  # zstd(1) refuses the trailing size as garbage
     if payload.startswith(b"\x1f\x8b"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(payload)
+        gzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return _whole(gzip.decompress(payload), gzip.eof)
     raise NotBootable(f"its payload is compressed in a format the lab does not read "
                       f"(magic {payload[:4].hex()})")
 
 
-def _zstd(payload: bytes) -> bytes:
-    """zstd(1): the kernel's frame is followed by its 4-byte size, which zstd
-    reports as trailing garbage after a complete frame; what came out is whole."""
+def _whole(data: bytes, ended: bool) -> bytes:
+    if not ended:
+        raise NotBootable("its compressed stream is cut short")
+    return data
+
+
+def _zstd(frame: bytes) -> bytes:
     if shutil.which("zstd") is None:
         raise NotBootable("zstd(1) is not installed (`lab doctor --install` installs it)")
-    done = subprocess.run(["zstd", "-d", "-c", "-q"], input=payload, capture_output=True,
+    done = subprocess.run(["zstd", "-d", "-c", "-q"], input=frame, capture_output=True,
                           check=False)
-    if not done.stdout.startswith(ELF_MAGIC):
+    if done.returncode != 0:
         raise NotBootable(f"zstd could not decompress its payload: "
                           f"{done.stderr.decode(errors='replace').strip()[-300:]}")
     return done.stdout

@@ -29,7 +29,9 @@ from lab.verdicts.kernel_health import kmsg_messages, last_sequence, splats
 from lab.verdicts.matcher import ExpectationResult, Record, evaluate_all
 from lab.verdicts.outcome import Outcome
 
-POLL_S = 0.2
+POLL_S = 0.05  # host-side reads of the shared logs: cheap, so a ready line is seen soon
+UNLOAD_POLL_S = 0.2  # each look runs bpftool in the guest
+PROGRAM_COUNT = "bpftool prog show | grep -c '^[0-9]'"
 LIVENESS_EVERY_S = 2.0
 UNLOAD_DEADLINE_S = 10.0
 RECOVER_S = 5.0
@@ -69,7 +71,9 @@ class ScenarioRunner:
         install_guest_files(ro_dir)
         # one round trip: the tools on PATH, and the kernel's BTF digest (build keys)
         output = vm.console.check(
-            f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1; "
+            f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1 "
+            # the lab's ecli sits on a read-only share: its bytecode is kept here
+            "PYTHONPYCACHEPREFIX=/tmp/lab-pycache; "
             "sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo no-btf", 30)
         self.kernel_btf = output.split()[0] if output.split() else "no-btf"
         self.baseline_programs = self._programs_loaded()
@@ -299,42 +303,53 @@ class ScenarioRunner:
                 time.sleep(POLL_S)
             self._stop(loader_pid)
             capture = work.read("load")
-        else:
-            self._stop(loader_pid)
-            self.vm.console.run("dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock status=none "
-                                f"of={work.guest_log('trace')} 2>/dev/null", 120)
+        else:  # detach, then drain: one round trip
+            stop = _stop_command(loader_pid)
+            self.vm.console.run(f"{stop}dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock "
+                                f"status=none of={work.guest_log('trace')} 2>/dev/null", 120)
             capture = work.read("trace")
         return capture, evaluate_all(scenario.expect, records, capture)
 
     def _stop(self, pid: int | None) -> None:
         if pid is not None:
-            self.vm.console.run(f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null", 60)
+            self.vm.console.run(_stop_command(pid), 60)
 
     def _cleanup(self, work: Workspace, loader_pid: int | None) -> str:
         """Leave the guest as the next scenario expects it: nothing attached, empty
         trace. Returns what could not be cleaned, if anything."""
         try:
-            self._stop(loader_pid)
-            self.vm.console.run(f"cd /; rm -rf {work.guest}; echo > /sys/kernel/tracing/trace", 60)
-            return self._wait_programs_unloaded()
+            output = self.vm.console.run(
+                f"{_stop_command(loader_pid)}cd /; rm -rf {work.guest}; "
+                f"echo > /sys/kernel/tracing/trace; {PROGRAM_COUNT}", 60).output
+            return self._wait_programs_unloaded(_count(output))
         except GuestError:
             self.needs_reboot = True  # the guest is gone or lost: the session replaces it
             return ""
 
-    def _wait_programs_unloaded(self) -> str:
+    def _wait_programs_unloaded(self, loaded: int) -> str:
         """The kernel frees a program shortly after its last user exits: poll briefly."""
         deadline = time.monotonic() + UNLOAD_DEADLINE_S
-        while (loaded := self._programs_loaded()) > self.baseline_programs:
+        while loaded > self.baseline_programs:
             if time.monotonic() > deadline:
                 return (f"{loaded - self.baseline_programs} BPF program(s) still loaded "
                         f"{UNLOAD_DEADLINE_S:.0f} s after the scenario stopped its loader")
-            time.sleep(POLL_S)
+            time.sleep(UNLOAD_POLL_S)
+            loaded = self._programs_loaded()
         return ""
 
     def _programs_loaded(self) -> int:
-        output = self.vm.console.run("bpftool prog show | grep -c '^[0-9]'", 60).output
-        lines = output.strip().splitlines()
-        return int(lines[-1]) if lines and lines[-1].isdigit() else 0
+        return _count(self.vm.console.run(PROGRAM_COUNT, 60).output)
+
+
+def _count(output: str) -> int:
+    """The number grep -c printed last (0 when it printed none)."""
+    lines = output.strip().splitlines()
+    return int(lines[-1]) if lines and lines[-1].isdigit() else 0
+
+
+def _stop_command(pid: int | None) -> str:
+    """Stop the loader and reap it, as the start of a command line ('' if none)."""
+    return "" if pid is None else f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null; "
 
 
 def _vmlinux_h_command(destination: str) -> str:
@@ -343,8 +358,8 @@ def _vmlinux_h_command(destination: str) -> str:
     return (f"{{ [ -s {made} ] || {{ mkdir -p {made.rsplit('/', 1)[0]} && "
             f"bpftool btf dump file /sys/kernel/btf/vmlinux format c > {made}.part && "
             f"mv {made}.part {made}; }}; }} && "
-            f"mkdir -p \"$(dirname {shlex.quote(destination)})\" && "
-            f"cp {made} {shlex.quote(destination)}")
+            f"mkdir -p -- \"$(dirname -- {shlex.quote(destination)})\" && "
+            f"cp -- {made} {shlex.quote(destination)}")
 
 
 def _fail(outcome: Outcome, stage: str, why: str) -> None:
