@@ -99,3 +99,18 @@ def test_a_guest_left_dirty_is_replaced_before_the_next_scenario(
     old_vm.alive = False  # type: ignore[union-attr]
     lab.run(first)
     assert len(boots) == 3, "a dead guest is replaced"
+
+
+def test_only_emulated_guests_boot_the_uncompressed_kernel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.cache.boot_image import BootImage
+    from lab.cache.kernels import KernelBuild
+    from lab.guestvm import session
+
+    build = KernelBuild("6.1.0-50-amd64", tmp_path)
+    made = BootImage(tmp_path / "boot" / "vmlinuz-6.1.0-50-amd64", uncompressed=True)
+    monkeypatch.setattr(session, "boot_image", lambda *args: made)
+
+    assert session.kernel_to_boot("tcg", build, tmp_path) == made
+    under_kvm = session.kernel_to_boot("kvm", build, tmp_path)
+    assert under_kvm.path == build.image and not under_kvm.uncompressed

@@ -1,0 +1,116 @@
+"""tests/bench: bench/benchmark.py kept from rotting.
+
+The tests marked `boots` run the benchmark for real (its quick mode, a broken
+bare script) and need --kernel, as tests/vm and tests/faults do (`tox -e bench`
+passes --kernel 6.1); the others check its logic and its bare script with no VM.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from lab.pytest_plugin.hooks import KERNELS
+
+PROJECT = Path(__file__).resolve().parents[2]
+BENCHMARK = PROJECT / "bench" / "benchmark.py"
+STOP_S = 25.0  # a stopped benchmark powers its guest off and kills its vng (tox waits 30 s)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "boots: boots guests; needs --kernel")
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected what it will
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --kernel a test that boots would have no line: say so, as tests/vm does."""
+    booting = [item for item in items if item.get_closest_marker("boots")]
+    if booting and not config.stash.get(KERNELS, []):
+        raise pytest.UsageError(f"{booting[0].nodeid} boots guests: pass --kernel LINE "
+                                "(e.g. --kernel 6.1), or run tests/bench -m 'not boots'")
+
+
+@pytest.fixture(scope="session")
+def bench_module() -> ModuleType:
+    """bench/benchmark.py, imported (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmark"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def kernel_line(pytestconfig: pytest.Config) -> str:
+    line: str = pytestconfig.stash[KERNELS][0]
+    return line
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run_benchmark(args: Sequence[str], work: Path, timeout: float) -> Finished:
+    """`python bench/benchmark.py ARGS --work WORK` in its own session. Stopped with
+    SIGTERM on a timeout or an interrupt (it then powers its guests off); whatever
+    still names WORK afterwards (QEMU, vng) is killed and fails the test."""
+    command = [sys.executable, str(BENCHMARK), *args, "--work", str(work)]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=PROJECT, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        raise
+    finally:
+        leftovers = processes_naming(str(work))
+        for pid, _ in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert not leftovers, f"processes left behind: {leftovers}"
+    return Finished(process.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def processes_naming(text: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes whose command line contains `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+@pytest.fixture
+def run_bench() -> Callable[[Sequence[str], Path, float], Finished]:
+    """run_benchmark, for the tests that boot."""
+    return run_benchmark
