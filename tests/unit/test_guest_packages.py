@@ -15,6 +15,7 @@ from lab.cache.kernels import KernelBuild
 from lab.cache.rootfs import Recipe
 from lab.errors import LabError, PackageNotFound
 from lab.guestvm import session
+from lab.guestvm.accel import AccelChoice
 from lab.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -85,9 +86,9 @@ def booted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (target / "usr" / "bin").mkdir(parents=True)
         (target / "etc").mkdir()
 
-    def accel(*args: object) -> str:
+    def accel(*args: object) -> AccelChoice:
         events.append("boot (KVM probe)")
-        return "tcg"
+        return AccelChoice("tcg", "faked")
 
     monkeypatch.setattr(session, "debian_mirror", lambda: MIRROR)
     monkeypatch.setattr(session, "fetch_kernel", lambda cache, mirror, kernel: build)
