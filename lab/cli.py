@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     matrix = commands.add_parser("matrix", help="every line x every tutorial, one report")
     matrix.add_argument("lines", nargs="*", help="kernel lines (default: every locked line)")
     matrix.add_argument("--jobs", type=int, default=default_jobs(),
-                        help="lines run at once (default: one per 4 cores)")
+                        help="lines run at once (default: one per core)")
     matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="only these tutorials (repeat or comma-separate; default: all)")
     matrix.set_defaults(handler=_matrix)
