@@ -48,7 +48,7 @@ def parse_accel(value: str) -> str:
 def parse_guest_append(value: str) -> tuple[str, ...]:
     """LAB_GUEST_APPEND: kernel arguments added to every guest's command line, split
     as a shell would. It lets the fault tests make a boot fail (say
-    `console=ttyS0 rdinit=/nonexistent`) without touching the kernel cache."""
+    `console=ttyS0 rdinit=/nonexistent root=mtd0`) without touching the kernel cache."""
     try:
         return tuple(shlex.split(value))
     except ValueError as error:

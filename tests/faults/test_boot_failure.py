@@ -2,7 +2,9 @@
 scenario at stage `boot`, with the console tail, and it does not wait for timeouts.
 
 The fault: LAB_GUEST_APPEND adds `rdinit=/nonexistent`, so the kernel finds no
-init in virtme-ng's initramfs, cannot mount a root either, and panics (panic=-1
+init in virtme-ng's initramfs, and `root=mtd0`, a root it mounts without waiting
+for a device (the guest's own `root=/dev/vda rootwait` would wait forever for a
+disk whose driver is a module that never loads), fails to, and panics (panic=-1
 and QEMU's -no-reboot end the VM at once); `console=ttyS0` puts the panic on
 the console the lab reads, since hvc0 needs a module that never loads. The
 kernel cache is untouched.
@@ -19,7 +21,7 @@ from lab_child import LabChild
 
 from lab.scenario import load_scenarios
 
-FAULT = "console=ttyS0 rdinit=/nonexistent"
+FAULT = "console=ttyS0 rdinit=/nonexistent root=mtd0"
 # every tutorial of the project, whatever its number: adding one needs no change here
 SCENARIOS = {s.name for s in load_scenarios(Path(__file__).resolve().parents[2] / "scenarios")}
 QUICK_S = 120.0  # two boot attempts that panic at once (~9 s each under TCG), no timeouts
