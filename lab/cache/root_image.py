@@ -38,6 +38,7 @@ from lab.errors import LabError
 
 ROOT_IMAGES = "root-images"
 IMAGE_NAME = "root.squashfs"
+FSTYPE = "squashfs"  # what the guest mounts it as (virtme-ng's --root-fstype)
 # Uncompressed inodes, data, fragments and xattrs; no xattrs at all (the root has
 # none the tutorials need, and 5.10's squashfs reads the rest just the same).
 MKSQUASHFS_OPTIONS = ("-noI", "-noD", "-noF", "-noX", "-no-xattrs", "-quiet", "-no-progress")

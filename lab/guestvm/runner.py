@@ -109,9 +109,8 @@ class ScenarioRunner:
         except (StageFailed, GuestError) as error:
             self._failed(outcome, error)
         finally:
-            started = time.monotonic()
-            self._finish(scenario, work, outcome, loader_pid, cursor)
-            outcome.timings["finish"] = round(time.monotonic() - started, 2)
+            with outcome.timing("finish"):
+                self._finish(scenario, work, outcome, loader_pid, cursor)
         return outcome
 
     def _failed(self, outcome: Outcome, error: StageFailed | GuestError) -> None:
@@ -196,11 +195,8 @@ class ScenarioRunner:
     def _timed(self, outcome: Outcome, key: str, action, stage: str = ""):  # type: ignore[no-untyped-def]
         """Run action as stage (default: key), its seconds kept under key."""
         outcome.stage = stage or key
-        started = time.monotonic()
-        try:
+        with outcome.timing(key):
             return action()
-        finally:
-            outcome.timings[key] = round(time.monotonic() - started, 2)
 
     def _preflight(self, scenario: Scenario) -> None:
         """Missing kernel options, by name, before anything runs."""

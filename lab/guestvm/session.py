@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,9 +168,8 @@ class KernelLab:
         if self.failure is not None or self._runner is None:
             return self._boot_outcome(scenario)
         outcome = self._runner.run(scenario, load_program=load_program)
-        started = time.monotonic()
-        outcome.document = document_findings(scenario, self.settings.project, outcome)
-        outcome.timings["document"] = round(time.monotonic() - started, 2)
+        with outcome.timing("document"):
+            outcome.document = document_findings(scenario, self.settings.project, outcome)
         return outcome
 
     def _boot_outcome(self, scenario: Scenario) -> Outcome:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.cache import root_image
+
 GUEST_WORK_DIR = "/lab"
-ROOT_IMAGE_FSTYPE = "squashfs"
 # Read-only inside the read-write share: the lab's tools and the tutorials'
 # sources. QEMU enforces read-only on the export, so the host may write there.
 GUEST_RO_DIR = f"{GUEST_WORK_DIR}/ro"
@@ -47,7 +48,7 @@ def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
     virtiofsd for each of them (3 s each where virtiofsd cannot run).
     """
     if spec.root_image is not None:
-        root = ["--root-disk", str(spec.root_image), "--root-fstype", ROOT_IMAGE_FSTYPE]
+        root = ["--root-disk", str(spec.root_image), "--root-fstype", root_image.FSTYPE]
     else:
         root = ["--root", str(spec.rootfs)]
     command = [

@@ -6,6 +6,9 @@ here touches a process, so the report code never imports pexpect.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,3 +39,12 @@ class Outcome:
     document: list[Finding] = field(default_factory=list)  # the tutorial's own text, checked
     # the build cache key when the build was reused (lab.cache.build_cache), else None
     build_reused: str | None = None
+
+    @contextlib.contextmanager
+    def timing(self, key: str) -> Iterator[None]:
+        """Keep the seconds the block takes under timings[key], also when it raises."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[key] = round(time.monotonic() - started, 2)

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from leftover_processes import kill_processes_naming
 
 from lab.pytest_plugin.hooks import KERNELS
 
@@ -85,29 +86,9 @@ def run_benchmark(args: Sequence[str], work: Path, timeout: float) -> Finished:
             process.communicate()
         raise
     finally:
-        leftovers = processes_naming(str(work))
-        for pid, _ in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        leftovers = kill_processes_naming(str(work))
     assert not leftovers, f"processes left behind: {leftovers}"
     return Finished(process.returncode, stdout, stderr, time.monotonic() - started)
-
-
-def processes_naming(text: str) -> list[tuple[int, str]]:
-    """(pid, command line) of the live processes whose command line contains `text`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append((int(entry.name), cmdline))
-    return found
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import PROJECT, processes_naming
+from conftest import PROJECT
+from leftover_processes import processes_naming
 
 from lab.guestvm.session import KernelLab
 from lab.scenario import load_scenarios

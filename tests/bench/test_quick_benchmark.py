@@ -10,7 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import PROJECT, Finished, processes_naming
+from conftest import PROJECT, Finished
+from leftover_processes import processes_naming
 
 from lab.guestvm.session import prepare
 from lab.settings import Settings

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from leftover_processes import kill_processes_naming, processes_naming
+
 POLL_S = 0.2
 STOP_S = 30.0  # a guest powers off in under 2 s; the lab gives one 20 s before killing it
 
@@ -101,23 +103,4 @@ class LabChild:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        for pid, _ in processes_naming(str(self.output)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def processes_naming(text: str) -> list[tuple[int, str]]:
-    """(pid, command line) of the live processes whose command line contains `text`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append((int(entry.name), cmdline))
-    return found
+        kill_processes_naming(str(self.output))
