@@ -181,6 +181,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                  if not args.scenarios or s.name in args.scenarios]
     failed = 0
     with KernelLab(settings, args.kernel) as lab:
+        lab.prebuild(scenarios)
         for scenario in scenarios:
             outcome = lab.run(scenario)
             print(summary_line(outcome, args.kernel), flush=True)

@@ -9,7 +9,6 @@ link created, or a bcc script's header after attach_*), never after a sleep.
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
 from lab.errors import GuestError
+from lab.guestvm.build_steps import BUILD_TAR_LIMIT, STEP_TIMEOUT_S, BuildStep, build_steps
 from lab.guestvm.guest_files import install_guest_files
 from lab.guestvm.untrusted import read_untrusted_bytes
 from lab.guestvm.vm import GuestVM
@@ -39,10 +39,6 @@ LOG_TAIL_CHARS = 6000
 # Every record of the kernel log, without waiting for new ones; read(2) on
 # /dev/kmsg returns one record, so the block size only has to hold the longest.
 KMSG_DUMP = "dd if=/dev/kmsg iflag=nonblock bs=64k status=none 2>/dev/null"
-# The running kernel's vmlinux.h, made at most once per boot (bpftool: 1.6 s
-# under emulation, each time a tutorial's build ran it).
-GUEST_VMLINUX_H = "/tmp/lab-kernel/vmlinux.h"
-BUILD_TAR_LIMIT = 256 << 20
 
 
 class StageFailed(Exception):
@@ -204,13 +200,16 @@ class ScenarioRunner:
         if missing:
             raise StageFailed(describe_missing(self.vm.spec.release, missing, {}))
 
+    def build_key(self, scenario: Scenario) -> str:
+        """The build cache's key of the scenario's build in this guest."""
+        return BuildInputs(source_digests(self.project / scenario.program), scenario.build,
+                           scenario.vmlinux_h, self.vm.spec.release, self.kernel_btf,
+                           self.toolchain).key()
+
     def _build(self, scenario: Scenario, work: Workspace) -> str | None:
         """Build in the guest, or reuse a stored build of the very same inputs
         (lab.cache.build_cache); the key when reused. A successful build is stored."""
-        inputs = BuildInputs(source_digests(self.project / scenario.program), scenario.build,
-                             scenario.vmlinux_h, self.vm.spec.release, self.kernel_btf,
-                             self.toolchain)
-        key = inputs.key()
+        key = self.build_key(scenario)
         console = self.vm.console
         fresh = f"rm -rf {work.guest} && mkdir -p {work.guest} && cd {work.guest}"
         stored = self.builds.lookup(key) if self.builds is not None and scenario.build else None
@@ -223,19 +222,17 @@ class ScenarioRunner:
                           "commands, kernel BTF and toolchain)' > " + work.guest_log("build"), 120)
             return key
         console.check(f"{fresh} && cp -r {work.guest_src}/. .", 60)
-        if scenario.vmlinux_h is not None:
-            self._build_command(work, _vmlinux_h_command(scenario.vmlinux_h),
-                                f"vmlinux.h for {scenario.vmlinux_h}")
-        for command in scenario.build:
-            self._build_command(work, command, f"`{command}`")
+        for step in build_steps(scenario):
+            self._build_command(work, step)
         if self.builds is not None and scenario.build:
             self._store_build(scenario, work, key)
         return None
 
-    def _build_command(self, work: Workspace, command: str, what: str) -> None:
-        result = self.vm.console.run(f"( {command} ) >> {work.guest_log('build')} 2>&1", 600)
+    def _build_command(self, work: Workspace, step: BuildStep) -> None:
+        result = self.vm.console.run(f"( {step.command} ) >> {work.guest_log('build')} 2>&1",
+                                     STEP_TIMEOUT_S)
         if result.status != 0:
-            raise StageFailed(f"build command {what} exited {result.status}:\n"
+            raise StageFailed(f"build command {step.what} exited {result.status}:\n"
                               + work.read("build")[-3000:])
 
     def _store_build(self, scenario: Scenario, work: Workspace, key: str) -> None:
@@ -346,16 +343,6 @@ def _count(output: str) -> int:
 def _stop_command(pid: int | None) -> str:
     """Stop the loader and reap it, as the start of a command line ('' if none)."""
     return "" if pid is None else f"kill -TERM {pid} 2>/dev/null; wait {pid} 2>/dev/null; "
-
-
-def _vmlinux_h_command(destination: str) -> str:
-    """Copy the boot's vmlinux.h to destination, dumping it from BTF the first time."""
-    made = GUEST_VMLINUX_H
-    return (f"{{ [ -s {made} ] || {{ mkdir -p {made.rsplit('/', 1)[0]} && "
-            f"bpftool btf dump file /sys/kernel/btf/vmlinux format c > {made}.part && "
-            f"mv {made}.part {made}; }}; }} && "
-            f"mkdir -p -- \"$(dirname -- {shlex.quote(destination)})\" && "
-            f"cp -- {made} {shlex.quote(destination)}")
 
 
 def _fail(outcome: Outcome, stage: str, why: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from lab.cache.rootfs import build_rootfs, load_recipe
 from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
 from lab.guestvm.accel import AccelChoice, choose_accel
+from lab.guestvm.prebuild import Prebuilder, PrebuildReport, planned_jobs
 from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.vm import GuestVM
 from lab.guestvm.vng_command import GuestSpec
@@ -112,6 +114,7 @@ class KernelLab:
         self.prepared: Prepared | None = None
         self._vm: GuestVM | None = None
         self._runner: ScenarioRunner | None = None
+        self._tried_ahead: set[str] = set()  # build keys tried by prebuild()
 
     @property
     def accel(self) -> AccelChoice | None:
@@ -161,6 +164,37 @@ class KernelLab:
         self._runner = ScenarioRunner(self._vm, self.settings.project, self.prepared.config,
                                       self.work_dir, ro, builds,
                                       toolchain_digest(self.prepared.rootfs))
+
+    def prebuild(self, scenarios: Sequence[Scenario]) -> PrebuildReport | None:
+        """Build ahead, on every vCPU, what the planned scenarios would build on their
+        turns (lab.guestvm.prebuild), into the build cache only; each build is tried
+        ahead at most once per line. None: nothing to build ahead.
+
+        A guest that dies or hangs meanwhile is replaced before the next scenario,
+        and every scenario builds on its own turn, as without a prebuild."""
+        runner, vm = self._runner, self._vm
+        if runner is None or vm is None or runner.builds is None or not runner.usable:
+            return None
+        jobs = [job for job in planned_jobs(scenarios, runner.build_key, runner.builds)
+                if job.key not in self._tried_ahead]
+        if not jobs:
+            return None
+        self._tried_ahead.update(job.key for job in jobs)
+        parallel = vm.spec.cpus
+        print(f"kernel {self.line}: building {len(jobs)} tutorial(s) ahead, {parallel} at a "
+              f"time: {', '.join(job.name for job in jobs)}", file=sys.stderr, flush=True)
+        builder = Prebuilder(vm.console, self.work_dir, self.settings.project, runner.builds,
+                             vm.spec.release, parallel)
+        try:
+            report = builder.run(scenarios, jobs)
+        except GuestError as error:
+            runner.needs_reboot = True
+            print(f"kernel {self.line}: building ahead stopped ({str(error)[:300]}); "
+                  "each tutorial builds on its own turn, in a new guest",
+                  file=sys.stderr, flush=True)
+            return None
+        print(report.describe(self.line, parallel), file=sys.stderr, flush=True)
+        return report
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         """Run one scenario on a clean guest; a line that cannot boot fails it at 'boot'."""

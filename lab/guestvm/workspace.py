@@ -32,6 +32,20 @@ def share_dirs(run_dir: Path) -> tuple[Path, Path]:
     return rw, ro
 
 
+def stage_sources(run_dir: Path, name: str, program: Path) -> str:
+    """Put the program's sources in the read-only share; their path in the guest."""
+    source = run_dir / RO_DIR / "src" / name
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(program, source)
+    return f"{GUEST_RO_DIR}/src/{name}"
+
+
+def guest_build_dir(name: str) -> str:
+    """Where a scenario is built and loaded from in the guest (its own turn or ahead:
+    the same path, so a stored build is the same whichever made it)."""
+    return f"/tmp/lab/{name}"
+
+
 class Workspace:
     """Host and guest paths of one scenario run."""
 
@@ -41,12 +55,9 @@ class Workspace:
         self._share = run_dir / SHARE_DIR
         shutil.rmtree(self.evidence, ignore_errors=True)
         shutil.copytree(program, self.evidence / "src")
-        source = run_dir / RO_DIR / "src" / name
-        shutil.rmtree(source, ignore_errors=True)
-        shutil.copytree(program, source)
-        self.guest_src = f"{GUEST_RO_DIR}/src/{name}"
+        self.guest_src = stage_sources(run_dir, name, program)
         self.guest_out = f"{GUEST_WORK_DIR}/out/{name}"
-        self.guest = f"/tmp/lab/{name}"
+        self.guest = guest_build_dir(name)
 
     def guest_log(self, log: str) -> str:
         return f"{self.guest_out}/{log}.log"

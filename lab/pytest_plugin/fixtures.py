@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from lab.guestvm.session import KernelLab
 from lab.pytest_plugin.hooks import SETTINGS, SUMMARY
+from lab.scenario import Scenario
 from lab.settings import Settings
 
 
@@ -33,12 +34,24 @@ def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterat
         capture = request.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
             lab.start()  # boot now, so the first test's time is its own
+            lab.prebuild(planned_scenarios(request.session.items, line))
         summary.append(describe_line(lab))
         yield lab
     finally:
         boots = lab.boots
         lab.close()  # also after Ctrl-C or SIGTERM in start(): no QEMU outlives the run
         summary.append(f"kernel {line}: {boots} boot(s), guest powered off")
+
+
+def planned_scenarios(items: Sequence[pytest.Item], line: str) -> list[Scenario]:
+    """The scenarios the selected tests will run on this line, in test order."""
+    found: list[Scenario] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        scenario = params.get("lab_scenario")
+        if params.get("lab_kernel") == line and isinstance(scenario, Scenario):
+            found.append(scenario)
+    return found
 
 
 def describe_line(lab: KernelLab) -> str:

@@ -130,6 +130,24 @@ def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest
     assert lab.boots == boots + 1
 
 
+def test_a_build_that_crashes_the_guest_ahead_of_its_turn_is_judged_on_its_own_turn(
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
+    boots = lab.boots
+    crashing = fault("panic-in-build")
+
+    started = time.monotonic()
+    assert lab.prebuild([crashing]) is None, "a build that crashed the guest was reported built"
+    measured(f"kernel panic while building ahead: given up in {time.monotonic() - started:.1f} s")
+    outcome = lab.run(crashing)
+
+    assert lab.boots == boots + 1, "the guest that crashed ahead was replaced once"
+    assert not outcome.passed
+    assert outcome.stage == "kernel"
+    assert "kernel panic: sysrq triggered crash" in outcome.message
+    assert_next_tutorial_passes(lab)
+    assert lab.boots == boots + 2
+
+
 def test_a_recorded_incompatibility_that_fails_another_way_is_a_plain_fail(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("wrong-incompatibility")

@@ -180,3 +180,16 @@ def fake_lab(prepared: bool, failure: str | None) -> Any:
 def test_the_summary_says_what_was_booted_or_why_not(
         prepared: bool, failure: str | None, line: str) -> None:
     assert describe_line(fake_lab(prepared, failure)) == line
+
+
+def test_the_line_plans_the_scenarios_of_the_selected_tests_of_that_line() -> None:
+    from lab.pytest_plugin.fixtures import planned_scenarios
+    first, second = load_scenarios(PROJECT / "scenarios")[:2]
+
+    def item(kernel: str, scenario: object) -> Any:
+        return SimpleNamespace(callspec=SimpleNamespace(
+            params={"lab_kernel": kernel, "lab_scenario": scenario}))
+
+    items = [item("6.1", first), item("5.10", second), SimpleNamespace(),
+             item("6.1", second), item("6.1", None)]
+    assert planned_scenarios(items, "6.1") == [first, second]
