@@ -114,6 +114,12 @@ def stamp_problem(root: Path, inputs: str, manifest_of: Callable[[Path], Manifes
     return None if current == recorded else _difference(recorded, current)
 
 
+def stamp_names_inputs(root: Path, inputs: str) -> bool:
+    """Whether root has a stamp recording these inputs (its manifest not checked)."""
+    stamp = _read_stamp(root / STAMP_NAME)
+    return not isinstance(stamp, str) and stamp.get("inputs") == inputs
+
+
 def _read_stamp(path: Path) -> dict[str, object] | str:
     """The stamp's content, or why there is no usable one."""
     try:

@@ -59,6 +59,18 @@ def root_image(cache: Path, rootfs: Path) -> Path:
     return entry / IMAGE_NAME
 
 
+def intact_root_image(cache: Path, rootfs: Path) -> Path | None:
+    """The image of rootfs if it is made and intact, else None; makes nothing and
+    reads none of the root's files but its stamp. Without the lock: entries are
+    published by a rename, so a reader sees a whole entry or none."""
+    entry = cache / ROOT_IMAGES / rootfs.name
+    try:
+        inputs = _inputs(rootfs)
+    except (LabError, OSError):
+        return None
+    return entry / IMAGE_NAME if stamp_problem(entry, inputs, image_manifest) is None else None
+
+
 def _inputs(rootfs: Path) -> str:
     """The root's stamp (its inputs and its manifest) and how the image is made."""
     stamp = rootfs / STAMP_NAME

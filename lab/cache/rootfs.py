@@ -33,6 +33,7 @@ from lab.cache.cache_lock import cache_lock, new_staging, publish, require_writa
 from lab.cache.cache_stamp import (
     Manifest,
     inputs_digest,
+    stamp_names_inputs,
     stamp_problem,
     top_entries,
     tree_digests,
@@ -162,6 +163,15 @@ def cached_rootfs(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel],
     full = guest_recipe(recipe, scenarios)
     final = rootfs_dir(cache, full, kernels)
     return final, stamp_problem(final, _rootfs_inputs(full, kernels), rootfs_manifest)
+
+
+def stamped_rootfs(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel],
+                   scenarios: Sequence[Scenario] = ()) -> Path | None:
+    """The guest root for these inputs if its stamp names them, else None; its
+    files are not checked (rootfs_manifest is what checks them)."""
+    full = guest_recipe(recipe, scenarios)
+    final = rootfs_dir(cache, full, kernels)
+    return final if stamp_names_inputs(final, _rootfs_inputs(full, kernels)) else None
 
 
 def build_rootfs(cache: Path, mirror: str, recipe: Recipe,

@@ -17,9 +17,9 @@ from lab.cache.apt_sources import debian_mirror
 from lab.cache.boot_image import BootImage, boot_image
 from lab.cache.build_cache import BuildCache, toolchain_digest
 from lab.cache.catalog import LockedKernel, load_catalog, load_lock, locked
+from lab.cache.guest_root import guest_root
 from lab.cache.kernels import KernelBuild, fetch_kernel
-from lab.cache.root_image import root_image
-from lab.cache.rootfs import build_rootfs, load_recipe
+from lab.cache.rootfs import load_recipe
 from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
 from lab.guestvm.accel import AccelChoice, choose_accel
@@ -62,9 +62,8 @@ def prepare(settings: Settings, line: str) -> Prepared:
         raise LabError(describe_missing(kernel.release, missing, VM_OPTIONS)
                        + ": the lab cannot boot it under virtme-ng")
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    rootfs = build_rootfs(settings.cache, mirror, load_recipe(settings.recipe_file),
-                          list(lock.values()), scenarios)
-    image = root_image(settings.cache, rootfs)
+    rootfs, image = guest_root(settings.cache, mirror, load_recipe(settings.recipe_file),
+                               list(lock.values()), scenarios)
     accel = choose_accel(settings.accel, build.image, settings.cache)
     boot = kernel_to_boot(accel.accel, build, settings.cache)
     return Prepared(kernel, build, boot, rootfs, image, accel, config)
