@@ -1,4 +1,5 @@
-"""Put the lab's guest-side tools where the guest finds them: /lab/ro/bin.
+"""Put the lab's guest-side tools where the guest finds them: /lab/ro/bin
+(the runner copies them to the guest's /tmp, where python3 can keep their bytecode).
 
 The guest root is shared by every run and stays untouched; the tools travel in
 the per-run directory shared read-only at /lab/ro instead, so a changed

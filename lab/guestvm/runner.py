@@ -30,6 +30,13 @@ from lab.verdicts.matcher import ExpectationResult, Record, evaluate_all
 from lab.verdicts.outcome import Outcome
 
 POLL_S = 0.05  # host-side reads of the shared logs: cheap, so a ready line is seen soon
+# The lab's tools, copied from the read-only share to where python3 can keep
+# their bytecode (compiled once per boot, not on every run). Not through
+# PYTHONPYCACHEPREFIX: with it set python3 ignores the root's own bytecode, and
+# every boot compiled the standard library and bcc again (4 s of the first
+# ecli run under emulation, more for the first bcc tutorial).
+GUEST_TOOLS = "/tmp/lab-tools"
+GUEST_TOOLS_SETUP = f"rm -rf {GUEST_TOOLS} && cp -r {GUEST_RO_DIR}/bin {GUEST_TOOLS}"
 UNLOAD_POLL_S = 0.2  # each look runs bpftool in the guest
 PROGRAM_COUNT = "bpftool prog show | grep -c '^[0-9]'"
 LIVENESS_EVERY_S = 2.0
@@ -67,9 +74,7 @@ class ScenarioRunner:
         install_guest_files(ro_dir)
         # one round trip: the tools on PATH, and the kernel's BTF digest (build keys)
         output = vm.console.check(
-            f"export PATH={GUEST_RO_DIR}/bin:$PATH PYTHONUNBUFFERED=1 "
-            # the lab's ecli sits on a read-only share: its bytecode is kept here
-            "PYTHONPYCACHEPREFIX=/tmp/lab-pycache; "
+            f"{GUEST_TOOLS_SETUP}; export PATH={GUEST_TOOLS}:$PATH PYTHONUNBUFFERED=1; "
             "sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo no-btf", 30)
         self.kernel_btf = output.split()[0] if output.split() else "no-btf"
         self.baseline_programs = self._programs_loaded()
