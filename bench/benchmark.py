@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lab import interrupts
+from lab.cache.build_cache import BUILDS
 from lab.errors import LabError
 from lab.guestvm.console import GuestConsole
 from lab.guestvm.guest_files import install_guest_files
@@ -136,6 +137,7 @@ class LabRun:
     boot: LabBoot  # to_shell, uptime and probe (total and poweroff unused)
     scenarios: list[Stages]
     close: float
+    ahead: float = 0.0  # KernelLab.prebuild: builds the cache lacked, side by side
 
     @property
     def runner_setup(self) -> float:
@@ -214,12 +216,26 @@ def lab_boot(settings: Settings, prepared: Prepared, work: Path) -> LabBoot:
     return LabBoot(ended - started - probe, vm.boot_seconds, uptime, probe, ended - closing)
 
 
+def cold_build_cache(cache: Path, where: Path) -> Path:
+    """A scratch cache whose entries link to the real cache's, all but the stored
+    builds: a lab run with it builds everything, the rest stays warm."""
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    for entry in cache.iterdir():
+        if entry.name != BUILDS:
+            (where / entry.name).symlink_to(entry)
+    return where
+
+
 def lab_tutorials(settings: Settings, line: str, scenarios: Sequence[Scenario],
-                  work: Path) -> LabRun:
+                  work: Path, cold_builds: bool = False) -> LabRun:
     """KernelLab as the pytest plugin drives it, in its own output directory. The
     uptime is read once the lab has started (after the runner's set-up): the
     boot's split comes out right, and the read is left out of the total."""
     lab_settings = dataclasses.replace(settings, output=work)
+    if cold_builds:
+        lab_settings = dataclasses.replace(
+            lab_settings, cache=cold_build_cache(settings.cache, work.parent / "cold-cache"))
     started = time.monotonic()
     lab = KernelLab(lab_settings, line)
     done: list[Stages] = []
@@ -234,6 +250,9 @@ def lab_tutorials(settings: Settings, line: str, scenarios: Sequence[Scenario],
         start = time.monotonic() - prepared - probe
         # the uptime as it was at the set-up prompt, before the runner's set-up
         boot = LabBoot(0.0, vm.boot_seconds, uptime - (start - vm.boot_seconds), probe, 0.0)
+        ahead_began = time.monotonic()
+        lab.prebuild(scenarios)  # as the pytest plugin does once a line has booted
+        ahead = time.monotonic() - ahead_began
         for scenario in scenarios:
             began = time.monotonic()
             outcome = lab.run(scenario)
@@ -248,7 +267,7 @@ def lab_tutorials(settings: Settings, line: str, scenarios: Sequence[Scenario],
         lab.close()
     ended = time.monotonic()
     return LabRun(ended - started - probe, prepared - started, start, boot, done,
-                  ended - closing)
+                  ended - closing, ahead)
 
 
 def lab_vm(lab: KernelLab) -> GuestVM:
@@ -423,7 +442,8 @@ def timed(label: str, attempt: int, action: Callable[[], T], seconds: Callable[[
 
 
 def measure(settings: Settings, line: str, prepared: Prepared, scenarios: Sequence[Scenario],
-            repeat: int, work: Path, sides: str = "both", script: Path = BARE_SCRIPT) -> Results:
+            repeat: int, work: Path, sides: str = "both", script: Path = BARE_SCRIPT,
+            cold_builds: bool = False) -> Results:
     names = ", ".join(s.name for s in scenarios)
     count = f"{len(scenarios)} tutorial{'s' if len(scenarios) > 1 else ''}"
     results = Results(Series("boot to a usable shell and power off"),
@@ -443,7 +463,8 @@ def measure(settings: Settings, line: str, prepared: Prepared, scenarios: Sequen
                                            lambda s: s))
         if lab:
             run = timed("lab tutorials", attempt,
-                        lambda: lab_tutorials(settings, line, scenarios, work / "lab"),
+                        lambda: lab_tutorials(settings, line, scenarios, work / "lab",
+                                              cold_builds),
                         lambda r: r.total)
             results.lab_runs.append(run)
             results.tutorials.lab.append(run.total)
@@ -527,6 +548,7 @@ class Context:
     prepare: float
     bare_command: str
     build_cache: bool
+    cold_builds: bool = False
 
 
 def seconds(value: float | None, digits: int = 1) -> str:
@@ -620,6 +642,7 @@ STEPS = (
     ("host", "boot: host side (vng, QEMU, firmware; the bare run's vmlinuz is unpacked here)"),
     ("guest", "boot: guest side (kernel start to the lab's prompt, to the bare script's start)"),
     ("setup", "the lab runner's set-up (tools, PATH, BTF digest, programs counted)"),
+    ("ahead", "builds ahead (what the build cache lacks, two at a time; bare: in the tutorials)"),
     ("tutorials", "the tutorials (below)"),
     ("poweroff", "power-off"),
     ("between", "between the steps"),
@@ -630,8 +653,9 @@ STEPS = (
 def lab_steps(run: LabRun) -> dict[str, float | None]:
     tutorials = sum(s.total for s in run.scenarios)
     return {"prepare": run.prepare, "host": run.boot.host_side, "guest": run.boot.guest_side,
-            "setup": run.runner_setup, "tutorials": tutorials, "poweroff": run.close,
-            "between": run.total - run.prepare - run.start - tutorials - run.close,
+            "setup": run.runner_setup, "ahead": run.ahead, "tutorials": tutorials,
+            "poweroff": run.close,
+            "between": run.total - run.prepare - run.start - run.ahead - tutorials - run.close,
             "total": run.total}
 
 
@@ -688,7 +712,9 @@ def render(results: Results, context: Context, quick: bool) -> str:
     m = context.machine
     reused = [s.build_reused for r in results.lab_runs for s in r.scenarios
               if s.build_reused is not None]
-    cache = (f"the lab's build cache {'on' if context.build_cache else 'off'}"
+    state = ("on, emptied before each repetition (--cold-builds)" if context.cold_builds
+             else "on" if context.build_cache else "off")
+    cache = (f"the lab's build cache {state}"
              + (f" ({sum(reused)} of {len(reused)} lab builds reused a stored build)"
                 if reused else ""))
     blocks = [
@@ -756,6 +782,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-build-cache", action="store_true",
                         help="the lab builds every tutorial, as the bare run does "
                              "(LAB_BUILD_CACHE=0)")
+    parser.add_argument("--cold-builds", action="store_true",
+                        help="the lab's build cache starts empty in each repetition: the "
+                             "lab builds what it lacks ahead, two at a time")
     parser.add_argument("--output", type=Path,
                         help="report (default: BENCHMARKS.md of the project)")
     parser.add_argument("--work", type=Path,
@@ -766,6 +795,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.repeat, args.tutorials = 1, ",".join(QUICK)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.cold_builds and args.no_build_cache:
+        parser.error("--cold-builds needs the build cache: it starts it empty")
     return args
 
 
@@ -796,9 +827,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         bare_command=shown_command(bare_argv(bare_guest(prepared, work / "bare-tutorials"),
                                              "bash /lab/ro/bare_tutorials.sh TUTORIAL..."),
                                    settings, work),
-        build_cache=settings.build_cache)
+        build_cache=settings.build_cache, cold_builds=args.cold_builds)
     results = measure(settings, args.kernel, prepared, scenarios, args.repeat, work,
-                      args.side, args.bare_script)
+                      args.side, args.bare_script, args.cold_builds)
     generated = render(results, context, args.quick)
     write_report(output, generated)
     print(generated)

@@ -191,3 +191,19 @@ def test_kernel_lab_still_shows_its_guest(tmp_path: Path) -> None:
     """The benchmark reads the guest's uptime through KernelLab._vm (no public name)."""
     settings = dataclasses.replace(Settings.from_env(cwd=PROJECT), output=tmp_path)
     assert hasattr(KernelLab(settings, "6.1"), "_vm")
+
+
+def test_a_cold_build_cache_lacks_only_the_stored_builds(bench_module: ModuleType,
+                                                         tmp_path: Path) -> None:
+    real = tmp_path / "cache"
+    for entry in ("kernels", "rootfs", "root-images", "builds"):
+        (real / entry).mkdir(parents=True)
+    (real / "builds" / "key.tar").write_bytes(b"stored")
+    scratch = bench_module.cold_build_cache(real, tmp_path / "cold")
+    (scratch / "builds").mkdir()  # what the lab's first stored build would make
+
+    again = bench_module.cold_build_cache(real, tmp_path / "cold")
+
+    assert sorted(p.name for p in again.iterdir()) == ["kernels", "root-images", "rootfs"]
+    assert all((again / name).resolve() == real / name for name in ("kernels", "rootfs"))
+    assert (real / "builds" / "key.tar").read_bytes() == b"stored", "the real cache is untouched"
