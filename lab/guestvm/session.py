@@ -174,7 +174,7 @@ class KernelLab:
         runner, vm = self._runner, self._vm
         if runner is None or vm is None or runner.builds is None or not runner.usable:
             return None
-        jobs = [job for job in planned_jobs(scenarios, runner.build_key, runner.builds)
+        jobs = [job for job in planned_jobs(scenarios, runner.build_key, runner.builds, self.line)
                 if job.key not in self._tried_ahead]
         if not jobs:
             return None

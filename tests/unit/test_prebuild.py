@@ -20,7 +20,7 @@ from lab.guestvm.console import CommandResult
 from lab.guestvm.prebuild import DONE, PREBUILD, Job, Prebuilder, job_script, planned_jobs
 from lab.guestvm.session import KernelLab
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR
-from lab.scenario import Scenario, load_scenario
+from lab.scenario import Incompatibility, Scenario, load_scenario
 from lab.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def run_dir(tmp_path: Path) -> Path:
 def prebuild(run_dir: Path, cache: BuildCache, scenarios: list[Scenario],
              parallel: int = 2) -> tuple[object, HostShell]:
     shell = HostShell(run_dir)
-    jobs = planned_jobs(scenarios, lambda s: f"key-{s.name}", cache)
+    jobs = planned_jobs(scenarios, lambda s: f"key-{s.name}", cache, "6.1")
     report = Prebuilder(shell, run_dir, PROJECT, cache, "6.1.0-99-amd64", parallel).run(
         scenarios, jobs)
     return report, shell
@@ -81,10 +81,24 @@ def test_only_scenarios_that_build_something_not_stored_are_built_ahead_once_eac
     cache.store("key-stored", b"tar", {})
     scenarios = [tutorial(tmp_path, "fresh", "make"), tutorial(tmp_path, "stored", "make"),
                  tutorial(tmp_path, "nothing-to-build")]
-    jobs = planned_jobs([*scenarios, scenarios[0]], lambda s: f"key-{s.name}", cache)
+    jobs = planned_jobs([*scenarios, scenarios[0]], lambda s: f"key-{s.name}", cache, "6.1")
 
     assert [job.name for job in jobs] == ["fresh"]
     assert jobs[0].steps == tuple(build_steps(scenarios[0])), "the steps of its own turn"
+
+
+def test_a_build_expected_to_fail_on_the_line_is_not_built_ahead_there(tmp_path: Path) -> None:
+    cache = BuildCache(tmp_path / "cache")
+    fails_on_72 = dataclasses.replace(tutorial(tmp_path, "kprobe-like", "make"), incompatible={
+        "7.2": Incompatibility("build", "no member named 'name'", "moved into a struct"),
+        "5.10": Incompatibility("load", "invalid argument", "no such helper")})
+
+    def planned(line: str) -> list[str]:
+        return [j.name for j in planned_jobs([fails_on_72], lambda s: s.name, cache, line)]
+
+    assert planned("7.2") == []
+    assert planned("5.10") == ["kprobe-like"], "a build that passes, then fails to load"
+    assert planned("6.1") == ["kprobe-like"]
 
 
 def test_a_job_runs_the_scenarios_own_steps_in_its_own_build_directory() -> None:
@@ -137,7 +151,7 @@ def test_vmlinux_h_is_made_before_the_jobs_only_when_one_wants_it(tmp_path: Path
     _, shell = prebuild(run_dir, cache, [tutorial(tmp_path, "plain", "true")])
     assert "bpftool" not in shell.commands[0]
     wants = dataclasses.replace(tutorial(tmp_path, "wants", "true"), vmlinux_h="vmlinux.h")
-    jobs = planned_jobs([wants], lambda s: "k", cache)
+    jobs = planned_jobs([wants], lambda s: "k", cache, "6.1")
     from lab.guestvm.prebuild import driver_command
     command = driver_command(jobs, 2)
     assert command.index("bpftool btf dump") < command.index("xargs -P 2")
