@@ -5,8 +5,12 @@ stored build is the same whichever made it."""
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from lab.cache.build_cache import BuildCache
+from lab.guestvm.untrusted import read_untrusted_bytes
 from lab.scenario import Scenario
 
 # The running kernel's vmlinux.h, made at most once per boot (bpftool: 1.6 s
@@ -44,3 +48,15 @@ def vmlinux_h_command(destination: str) -> str:
     return (f"{dump_vmlinux_h_command()} && "
             f"mkdir -p -- \"$(dirname -- {shlex.quote(destination)})\" && "
             f"cp -- {GUEST_VMLINUX_H} {shlex.quote(destination)}")
+
+
+def keep_build(builds: BuildCache, share: Path, archive: str, key: str,
+               about: dict[str, object]) -> bool:
+    """Store the tar the guest wrote at archive in its share (read without following
+    links, never unpacked by the host); whether there was one to store."""
+    data = read_untrusted_bytes(share, archive, BUILD_TAR_LIMIT)
+    if data is None:
+        return False
+    built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    builds.store(key, data, {**about, "built": built})
+    return True

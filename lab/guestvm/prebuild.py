@@ -29,14 +29,14 @@ from typing import Protocol
 
 from lab.cache.build_cache import BuildCache
 from lab.guestvm.build_steps import (
-    BUILD_TAR_LIMIT,
     STEP_TIMEOUT_S,
     BuildStep,
     build_steps,
     dump_vmlinux_h_command,
+    keep_build,
 )
 from lab.guestvm.console import CommandResult
-from lab.guestvm.untrusted import read_untrusted, read_untrusted_bytes
+from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, guest_build_dir, stage_sources
 from lab.scenario import Scenario
@@ -178,11 +178,6 @@ class Prebuilder:
         share, out = self.run_dir / SHARE_DIR, f"{PREBUILD}/{job.name}"
         if read_untrusted(share, f"{out}/status").strip() != DONE:
             return False
-        data = read_untrusted_bytes(share, f"{out}/build.tar", BUILD_TAR_LIMIT)
-        if data is None:
-            return False
-        self.builds.store(job.key, data, {
+        return keep_build(self.builds, share, f"{out}/build.tar", job.key, {
             "scenario": job.name, "release": self.release, "ahead_of_its_turn": True,
-            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_log": read_untrusted(share, f"{out}/build.log")[-6000:]})
-        return True

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
 from lab.errors import GuestError
-from lab.guestvm.build_steps import BUILD_TAR_LIMIT, STEP_TIMEOUT_S, BuildStep, build_steps
+from lab.guestvm.build_steps import STEP_TIMEOUT_S, BuildStep, build_steps, keep_build
 from lab.guestvm.guest_files import install_guest_files
-from lab.guestvm.untrusted import read_untrusted_bytes
 from lab.guestvm.vm import GuestVM
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workload import StepFailed, Workload
@@ -245,13 +244,10 @@ class ScenarioRunner:
         archive = f"out/{scenario.name}/build.tar"
         if self.vm.console.run(f"tar -cf {GUEST_WORK_DIR}/{archive} .", 120).status != 0:
             return
-        data = read_untrusted_bytes(self.run_dir / SHARE_DIR, archive, BUILD_TAR_LIMIT)
-        if data is not None and self.builds is not None:
-            self.builds.store(key, data, {"scenario": scenario.name,
-                                          "release": self.vm.spec.release,
-                                          "built": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                 time.gmtime()),
-                                          "build_log": work.read("build")[-LOG_TAIL_CHARS:]})
+        if self.builds is not None:
+            keep_build(self.builds, self.run_dir / SHARE_DIR, archive, key,
+                       {"scenario": scenario.name, "release": self.vm.spec.release,
+                        "build_log": work.read("build")[-LOG_TAIL_CHARS:]})
 
     def _start_loader(self, scenario: Scenario, work: Workspace) -> int:
         """Start the loader in the background, on an empty trace buffer; its pid."""
