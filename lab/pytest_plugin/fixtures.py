@@ -23,9 +23,11 @@ def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterat
 
     A line that cannot be prepared or booted is not a setup error: each of its
     tests gets an outcome at stage `boot` with the reason and the console tail,
-    so the line still has its column in the report. Preparing (downloads, root
-    build, boot) prints progress live: pytest's capture is suspended for it,
-    since it can take minutes on a cold cache.
+    so the line still has its column in the report. Once booted, the line builds
+    ahead what the selected tests' tutorials would build on their turns and the
+    build cache lacks (KernelLab.prebuild). Preparing (downloads, root build,
+    boot, builds ahead) prints progress live: pytest's capture is suspended for
+    it, since it can take minutes on a cold cache.
     """
     line: str = request.param
     summary = request.config.stash[SUMMARY]
@@ -33,7 +35,7 @@ def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterat
     try:
         capture = request.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
-            lab.start()  # boot now, so the first test's time is its own
+            lab.start()  # boot and build now, so the first test's time is its own
             lab.prebuild(planned_scenarios(request.session.items, line))
         summary.append(describe_line(lab))
         yield lab
