@@ -8,23 +8,13 @@ so the first run of this test is always a cache miss, whatever the cache holds.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import uuid
 from pathlib import Path
 
 import pytest
+from private_tutorial import private_copy
 
 from lab.guestvm.session import KernelLab
 from lab.scenario import Scenario
-
-
-def copy_with_marker(lab_scenario: Scenario, project: Path, where: Path, marker: str) -> Scenario:
-    shutil.rmtree(where, ignore_errors=True)
-    shutil.copytree(project / lab_scenario.program, where)
-    source = where / "minimal.bpf.c"
-    source.write_text(source.read_text() + f"\n/* {marker} */\n")
-    return dataclasses.replace(lab_scenario, name="minimal-build-cache", program=str(where))
 
 
 @pytest.mark.lab_scenarios("minimal")
@@ -33,7 +23,7 @@ def test_unchanged_sources_reuse_the_build_and_changed_ones_rebuild(
     if not lab_kernel.settings.build_cache:
         pytest.skip("LAB_BUILD_CACHE=0: nothing is reused, by request")
     project = lab_kernel.settings.project
-    first = copy_with_marker(lab_scenario, project, tmp_path / "src", uuid.uuid4().hex)
+    first = private_copy(lab_scenario, project, tmp_path / "src", "minimal-build-cache")
 
     built = lab_kernel.run(first)
     assert built.passed, built.message
@@ -44,7 +34,7 @@ def test_unchanged_sources_reuse_the_build_and_changed_ones_rebuild(
     assert reused.build_reused is not None, "the same sources were built again"
     assert "reused the stored build" in reused.logs["build"]
 
-    changed = copy_with_marker(lab_scenario, project, tmp_path / "src", uuid.uuid4().hex)
+    changed = private_copy(lab_scenario, project, tmp_path / "src", "minimal-build-cache")
     rebuilt = lab_kernel.run(changed)
     assert rebuilt.passed, rebuilt.message
     assert rebuilt.build_reused is None, "a changed source reused an old build"
@@ -53,10 +43,9 @@ def test_unchanged_sources_reuse_the_build_and_changed_ones_rebuild(
 @pytest.mark.lab_scenarios("minimal")
 def test_a_failing_build_is_reported_every_time_and_never_stored(
         lab_kernel: KernelLab, lab_scenario: Scenario, tmp_path: Path) -> None:
-    broken = copy_with_marker(lab_scenario, lab_kernel.settings.project, tmp_path / "src",
-                              uuid.uuid4().hex)
-    source = Path(broken.program) / "minimal.bpf.c"
-    source.write_text(source.read_text() + "\nint this_does_not_compile(void) { return x; }\n")
+    broken = private_copy(lab_scenario, lab_kernel.settings.project, tmp_path / "src",
+                          "minimal-build-cache",
+                          "\nint this_does_not_compile(void) { return x; }\n")
 
     for attempt in (1, 2):
         outcome = lab_kernel.run(broken)

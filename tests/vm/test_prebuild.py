@@ -8,26 +8,15 @@ sources, so they are never in the build cache before this test.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import uuid
 from pathlib import Path
 
 import pytest
+from private_tutorial import private_copy
 
 from lab.guestvm.session import KernelLab
 from lab.scenario import Scenario
 
 BROKEN = "\nint this_does_not_compile(void) { return undeclared_in_ahead; }\n"
-
-
-def private_copy(minimal: Scenario, project: Path, where: Path, name: str,
-                 extra: str = "") -> Scenario:
-    shutil.rmtree(where, ignore_errors=True)
-    shutil.copytree(project / minimal.program, where)
-    source = where / "minimal.bpf.c"
-    source.write_text(source.read_text() + f"\n/* {uuid.uuid4().hex} */\n{extra}")
-    return dataclasses.replace(minimal, name=name, program=str(where))
 
 
 @pytest.mark.lab_scenarios("minimal")
