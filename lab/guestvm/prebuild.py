@@ -57,6 +57,7 @@ class Job:
     """One scenario's build, run ahead: where, from what, under which cache key."""
 
     name: str
+    program: str  # the scenario's program directory, as the scenario names it
     key: str
     steps: tuple[BuildStep, ...]
     needs_vmlinux_h: bool
@@ -88,7 +89,8 @@ def planned_jobs(scenarios: Sequence[Scenario], key_of: Callable[[Scenario], str
             continue
         key = key_of(scenario)
         if builds.lookup(key) is None:
-            jobs[scenario.name] = Job(scenario.name, key, tuple(build_steps(scenario)),
+            jobs[scenario.name] = Job(scenario.name, scenario.program, key,
+                                      tuple(build_steps(scenario)),
                                       scenario.vmlinux_h is not None)
     return list(jobs.values())
 
@@ -109,7 +111,7 @@ def job_script(job: Job) -> str:
              f"cp -r {GUEST_RO_DIR}/src/{job.name}/. .",
              *(f"( {step.command} ) >> {log} 2>&1" for step in job.steps),
              f"tar -cf {out}/build.tar ."]
-    lines = [f"{UPTIME} > {out}/started",
+    lines = [f"mkdir -p {out} && {UPTIME} > {out}/started",
              "if " + " &&\n   ".join(chain) + f"\nthen echo {DONE} > {out}/status; fi",
              f"cd / && rm -rf {where}; {UPTIME} > {out}/finished"]
     return "\n".join(lines) + "\n"
@@ -120,8 +122,7 @@ def driver_command(jobs: Sequence[Job], parallel: int) -> str:
     make it), then the jobs, `parallel` at a time."""
     names = " ".join(shlex.quote(job.name) for job in jobs)
     first = f"{dump_vmlinux_h_command()}; " if any(j.needs_vmlinux_h for j in jobs) else ""
-    return (f"{first}for n in {names}; do mkdir -p {GUEST_WORK_DIR}/{PREBUILD}/$n; done; "
-            f"printf '%s\\n' {names} | "
+    return (f"{first}printf '%s\\n' {names} | "
             f"xargs -P {parallel} -I@ bash {GUEST_RO_DIR}/{PREBUILD}/@.sh >/dev/null 2>&1; true")
 
 
@@ -142,15 +143,14 @@ class Prebuilder:
         self.release = release
         self.parallel = parallel
 
-    def run(self, scenarios: Sequence[Scenario], jobs: Sequence[Job]) -> PrebuildReport:
+    def run(self, jobs: Sequence[Job]) -> PrebuildReport:
         """Build the jobs in the guest (raises GuestError if it dies or does not
         answer in time), store each success; failures are left to their turn."""
         started = time.monotonic()
-        by_name = {scenario.name: scenario for scenario in scenarios}
         scripts = self.run_dir / RO_DIR / PREBUILD
         scripts.mkdir(parents=True, exist_ok=True)
         for job in jobs:
-            stage_sources(self.run_dir, job.name, self.project / by_name[job.name].program)
+            stage_sources(self.run_dir, job.name, self.project / job.program)
             (scripts / f"{job.name}.sh").write_text(job_script(job))
         self.console.run(driver_command(jobs, self.parallel),
                          driver_timeout(jobs))

@@ -185,7 +185,7 @@ class KernelLab:
         builder = Prebuilder(vm.console, self.work_dir, self.settings.project, runner.builds,
                              vm.spec.release, parallel)
         try:
-            report = builder.run(scenarios, jobs)
+            report = builder.run(jobs)
         except GuestError as error:
             runner.needs_reboot = True
             print(f"kernel {self.line}: building ahead stopped ({str(error)[:300]}); "

@@ -20,11 +20,12 @@ from lab.guestvm.console import CommandResult
 from lab.guestvm.prebuild import DONE, PREBUILD, Job, Prebuilder, job_script, planned_jobs
 from lab.guestvm.session import KernelLab
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR
-from lab.scenario import Incompatibility, Scenario, load_scenario
+from lab.scenario import Incompatibility, Scenario, load_scenarios
 from lab.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
-MINIMAL = load_scenario(PROJECT / "scenarios" / "minimal.toml")
+# any shipped scenario: every field the tests use is replaced (tutorial())
+SHIPPED = load_scenarios(PROJECT / "scenarios")[0]
 
 
 def tutorial(root: Path, name: str, *commands: str) -> Scenario:
@@ -32,7 +33,7 @@ def tutorial(root: Path, name: str, *commands: str) -> Scenario:
     program = root / "bpf" / name
     program.mkdir(parents=True)
     (program / "prog.c").write_text(f"/* {name} */\n")
-    return dataclasses.replace(MINIMAL, name=name, program=str(program), build=commands,
+    return dataclasses.replace(SHIPPED, name=name, program=str(program), build=commands,
                                vmlinux_h=None)
 
 
@@ -70,8 +71,7 @@ def prebuild(run_dir: Path, cache: BuildCache, scenarios: list[Scenario],
              parallel: int = 2) -> tuple[object, HostShell]:
     shell = HostShell(run_dir)
     jobs = planned_jobs(scenarios, lambda s: f"key-{s.name}", cache, "6.1")
-    report = Prebuilder(shell, run_dir, PROJECT, cache, "6.1.0-99-amd64", parallel).run(
-        scenarios, jobs)
+    report = Prebuilder(shell, run_dir, PROJECT, cache, "6.1.0-99-amd64", parallel).run(jobs)
     return report, shell
 
 
@@ -101,12 +101,16 @@ def test_a_build_expected_to_fail_on_the_line_is_not_built_ahead_there(tmp_path:
     assert planned("6.1") == ["kprobe-like"]
 
 
-def test_a_job_runs_the_scenarios_own_steps_in_its_own_build_directory() -> None:
-    with_header = dataclasses.replace(MINIMAL, vmlinux_h="include/vmlinux.h")
-    job = Job("minimal", "k", tuple(build_steps(with_header)), needs_vmlinux_h=True)
+def test_a_job_runs_the_scenarios_own_steps_in_its_own_build_directory(
+        tmp_path: Path) -> None:
+    with_header = dataclasses.replace(
+        tutorial(tmp_path, "some-tutorial", "clang -c prog.c -o prog.o", "make"),
+        vmlinux_h="include/vmlinux.h")
+    job = Job(with_header.name, with_header.program, "k", tuple(build_steps(with_header)),
+              needs_vmlinux_h=True)
     script = job_script(job)
 
-    assert "cd /tmp/lab/minimal &&\n   cp -r /lab/ro/src/minimal/. . &&" in script
+    assert "cd /tmp/lab/some-tutorial &&\n   cp -r /lab/ro/src/some-tutorial/. . &&" in script
     positions = [script.index(step.command) for step in build_steps(with_header)]
     assert positions == sorted(positions), "the steps in the scenario's order"
     assert script.index(f"echo {DONE}") > positions[-1]
@@ -188,7 +192,7 @@ def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twic
     lab._vm, lab._runner = FakeVM(), runner  # type: ignore[assignment]
     runs = []
 
-    def guest_panics(self: Prebuilder, scenarios: object, jobs: object) -> None:
+    def guest_panics(self: Prebuilder, jobs: object) -> None:
         runs.append(jobs)
         raise GuestError("the guest went away while waiting for the shell prompt "
                          "(kernel panic: sysrq triggered crash)")
