@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
 import pytest
+from local_shell import local_bash
 
 from lab.errors import GuestError
 from lab.guestvm.console import PROMPT, GuestConsole, clean_output
@@ -31,15 +31,8 @@ def quiet_dmesg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def child(quiet_dmesg: Path) -> Iterator[pexpect.spawn]:
-    shell = pexpect.spawn(
-        "bash", ["--norc", "--noprofile", "-i"], encoding="utf-8", timeout=10,
-        env={"PS1": "$ ", "PATH": f"{quiet_dmesg}{os.pathsep}{os.environ['PATH']}",
-             "TERM": "dumb"})
-    shell.delaybeforesend = None  # SETUP turns echo off before any command is typed
-    shell.ptyproc.delayafterclose = 0.0
-    shell.ptyproc.delayafterterminate = 0.01
+    shell = local_bash(quiet_dmesg)
     try:
-        shell.expect(r"\$ ", timeout=10)
         yield shell
     finally:
         shell.close(force=True)

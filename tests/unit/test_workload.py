@@ -4,13 +4,12 @@ statuses, and later steps using earlier records; also the failures."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
+from local_shell import local_bash
 
 from lab.guestvm.console import GuestConsole
 from lab.guestvm.workload import StepFailed, Workload, collect, resolve
@@ -24,15 +23,8 @@ def console(tmp_path: Path) -> Iterator[GuestConsole]:
     stub = tmp_path / "dmesg"  # SETUP's `dmesg -n 1` must not touch the host's log level
     stub.write_text("#!/bin/sh\nexit 0\n")
     stub.chmod(0o755)
-    shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], encoding="utf-8", timeout=10,
-                          cwd=str(tmp_path),
-                          env={"PS1": "$ ", "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-                               "TERM": "dumb"})
-    shell.delaybeforesend = None
-    shell.ptyproc.delayafterclose = 0.0
-    shell.ptyproc.delayafterterminate = 0.01
+    shell = local_bash(tmp_path, cwd=tmp_path)
     try:
-        shell.expect(r"\$ ", timeout=10)
         guest = GuestConsole(shell, lambda: "")
         guest.setup(timeout=10)
         yield guest
