@@ -60,6 +60,12 @@ STEP_KEYS = {
 FIELD_STAND_INS = ("0", "(?:.*?)")
 SHOWN_CHARS = 80
 TOML_INTEGER = 2**63
+# Every wait is a deadline the guest's console and the host's clock must hold: a
+# huge finite one (1e300) overflows select() in a running guest, and no step of a
+# tutorial waits an hour.
+MAX_SECONDS = 3600
+# A name is one directory on the host and in the guest, well under NAME_MAX.
+NAME_CHARS = 64
 
 
 class ScenarioError(LabError):
@@ -149,7 +155,20 @@ def load_scenarios(directory: Path, known_lines: Collection[str] | None = None) 
     files = sorted(directory.glob("*.toml"))
     if not files:
         raise LabError(f"no scenarios in {directory}")
-    return [load_scenario(path, known_lines) for path in files]
+    scenarios = [load_scenario(path, known_lines) for path in files]
+    _check_unique_names(scenarios)
+    return scenarios
+
+
+def _check_unique_names(scenarios: Sequence[Scenario]) -> None:
+    """A name is a cell of the report and a directory of evidence: two files of one
+    name would overwrite each other's, so both are named and neither is run."""
+    first: dict[str, Path] = {}
+    for scenario in scenarios:
+        earlier = first.setdefault(scenario.name, scenario.path)
+        if earlier != scenario.path:
+            raise ScenarioError(f"{scenario.path}: `name` {scenario.name!r} is also the name "
+                                f"of {earlier}; each scenario needs its own name")
 
 
 def chosen_scenarios(scenarios: list[Scenario], requested: Sequence[str]) -> list[Scenario]:
@@ -208,10 +227,11 @@ def parse_scenario(data: dict[str, Any], path: Path,
 def _name(data: dict[str, Any], path: Path, where: str) -> str:
     """The name is a directory on the host and in the guest: it must stay one."""
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not NAME.fullmatch(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name) or len(name) > NAME_CHARS:
         source = "" if "name" in data else " (from the file name)"
         raise ScenarioError(f"{where}: `name`{source} must be letters, digits, '.', '_' or '-', "
-                            f"starting with a letter or digit, not {_shown(name)}")
+                            f"starting with a letter or digit, at most {NAME_CHARS} characters, "
+                            f"not {_shown(name)}")
     return name
 
 
@@ -556,9 +576,9 @@ def _strings(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def _seconds(data: dict[str, Any], key: str, where: str, default: float) -> float:
     value = data.get(key, default)
     seconds = _positive(value)
-    if seconds is None:
-        raise ScenarioError(f"{where}: `{key}` must be a positive number of seconds, "
-                            f"not {_shown(value)}")
+    if seconds is None or seconds > MAX_SECONDS:
+        raise ScenarioError(f"{where}: `{key}` must be a positive number of seconds, at most "
+                            f"{MAX_SECONDS} (an hour), not {_shown(value)}")
     return seconds
 
 

@@ -24,7 +24,7 @@ from lab.guestvm.workload import StepFailed, Workload
 from lab.guestvm.workspace import SHARE_DIR, Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
-from lab.verdicts.kernel_health import kmsg_messages, last_sequence, splats
+from lab.verdicts.kernel_health import LAST_RECORD, kmsg_messages, last_sequence, splats
 from lab.verdicts.matcher import ExpectationResult, Record, evaluate_all
 from lab.verdicts.outcome import Outcome
 
@@ -175,7 +175,7 @@ class ScenarioRunner:
         Also makes the scenario's output directory in the share."""
         output = self.vm.console.check(
             f"rm -rf {work.guest_out} && mkdir -p {work.guest_out} && "
-            f"{KMSG_DUMP} | tail -n 1", 30)
+            f"{KMSG_DUMP} | {LAST_RECORD}", 30)
         return last_sequence(output)
 
     def _check_kernel_log(self, scenario: Scenario, work: Workspace, outcome: Outcome,

@@ -21,6 +21,12 @@ SPLAT = re.compile(
 )
 PANIC = re.compile(r"Kernel panic - not syncing: ?(.*)")
 SPLAT_LINES = 6
+# A /dev/kmsg record: "prio,seq,usec,flags[,...];message", then continuation lines
+# (" SUBSYSTEM=pci", " DEVICE=+pci:0000:00:01.0") that start with a space.
+RECORD_HEAD = re.compile(r"(\d+),(\d+),(\d+),[^;]*;")
+# The guest side of the cursor: the last record head of a dump, not its last line,
+# which is a continuation line whenever the last record has a device.
+LAST_RECORD = "awk '/^[0-9]+,[0-9]+,[0-9]+,[^;]*;/ { last = $0 } END { print last }'"
 
 
 @dataclass(frozen=True)
@@ -34,22 +40,15 @@ class Accepted:
 def kmsg_messages(text: str) -> list[str]:
     """The messages of /dev/kmsg records (`prio,seq,usec,flags;message`), in order;
     the dictionary lines that follow a record (starting with a space) are dropped."""
-    messages = []
-    for line in text.splitlines():
-        head, sep, message = line.partition(";")
-        if sep and head[:1].isdigit():
-            messages.append(message)
-    return messages
+    heads = map(RECORD_HEAD.match, text.splitlines())
+    return [head.string[head.end():] for head in heads if head]
 
 
 def last_sequence(text: str) -> int:
-    """The sequence number of the last /dev/kmsg record in text (0 if none)."""
-    sequence = 0
-    for line in text.splitlines():
-        fields = line.split(",", 2)
-        if len(fields) == 3 and fields[1].isdigit():
-            sequence = int(fields[1])
-    return sequence
+    """The sequence number of the last /dev/kmsg record in text (0 if none);
+    continuation lines are not records, whatever commas they hold."""
+    heads = [head for head in map(RECORD_HEAD.match, text.splitlines()) if head]
+    return int(heads[-1].group(2)) if heads else 0
 
 
 def splats(messages: Sequence[str], accepted: Iterable[Accepted] = ()) -> list[str]:

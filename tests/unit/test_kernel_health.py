@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from lab.verdicts.kernel_health import Accepted, kmsg_messages, last_sequence, panic_message, splats
+from lab.verdicts.kernel_health import (
+    LAST_RECORD,
+    Accepted,
+    kmsg_messages,
+    last_sequence,
+    panic_message,
+    splats,
+)
 
 KMSG = """6,1001,5000000,-;virtio_net virtio1 enp0s2: renamed from eth0
 4,1002,6000000,-;------------[ cut here ]------------
@@ -26,6 +35,43 @@ def test_kmsg_records_become_messages_without_their_dictionary_lines() -> None:
 def test_last_sequence_is_the_cursor_for_the_next_scenario() -> None:
     assert last_sequence(KMSG) == 1005
     assert last_sequence("") == 0
+
+
+# /dev/kmsg as read on a 6.1 host: the last record carries a device, so the dump's
+# last line is a continuation line, not a record.
+REAL_KMSG = """6,190,301437,-;ACPI: PCI Root Bridge [PC00] (domain 0000 [bus 00])
+6,191,301558,-;pci_bus 0000:00: root bus resource [mem 0xeec00000-0xeecfffff]
+ SUBSYSTEM=pci_bus
+ DEVICE=+pci_bus:0000:00
+6,192,301452,-;acpi PNP0A08:00: PCIe port services disabled; not requesting _OSC control
+ SUBSYSTEM=acpi
+ DEVICE=+acpi:PNP0A08:00
+"""
+
+
+def guest_cursor(dump: str) -> int:
+    """The cursor as the runner takes it: the guest's filter, then the host's parser."""
+    shown = subprocess.run(["sh", "-c", LAST_RECORD], input=dump, capture_output=True,
+                           text=True, check=True).stdout
+    return last_sequence(shown)
+
+
+@pytest.mark.parametrize("tail", ["", " SUBSYSTEM=pci\n DEVICE=+pci:0000:00:01.0\n",
+                                  " DEVICE=+x,7,y\n", "6,193,bad;not a record\n"])
+def test_the_cursor_is_the_last_record_whatever_continuation_lines_follow(tail: str) -> None:
+    assert guest_cursor(REAL_KMSG + tail) == 192
+    assert last_sequence(REAL_KMSG + tail) == 192
+
+
+def test_continuation_lines_are_not_messages() -> None:
+    assert kmsg_messages(REAL_KMSG + " DEVICE=+x,7,y;z\n") == [
+        "ACPI: PCI Root Bridge [PC00] (domain 0000 [bus 00])",
+        "pci_bus 0000:00: root bus resource [mem 0xeec00000-0xeecfffff]",
+        "acpi PNP0A08:00: PCIe port services disabled; not requesting _OSC control"]
+
+
+def test_an_empty_dump_is_cursor_zero() -> None:
+    assert guest_cursor("") == 0
 
 
 def test_a_warning_is_a_splat_with_its_first_lines() -> None:

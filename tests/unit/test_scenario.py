@@ -148,6 +148,31 @@ def test_load_scenarios_of_an_empty_directory_is_an_error(tmp_path: Path) -> Non
         load_scenarios(tmp_path)
 
 
+BASE_TOML = """summary = "a minimal valid scenario"
+[build]
+commands = ["make"]
+[load]
+command = "ecli run x.bpf.o"
+ready = '^Running'
+[[workload]]
+run = "rm f"
+record = "unlinks"
+[[expect]]
+summary = "an ENTRY per rm"
+for_each = "unlinks"
+lines = ['ENTRY pid = ${pid}']
+"""
+
+
+def test_two_files_of_one_name_are_refused_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(BASE_TOML)
+    (tmp_path / "b.toml").write_text('name = "a"\n' + BASE_TOML)
+    with pytest.raises(ScenarioError) as info:
+        load_scenarios(tmp_path)
+    assert str(info.value) == (f"{tmp_path / 'b.toml'}: `name` 'a' is also the name of "
+                               f"{tmp_path / 'a.toml'}; each scenario needs its own name")
+
+
 def test_load_scenario_with_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("summary = \n")
@@ -379,7 +404,7 @@ def test_an_error_names_the_file_the_place_the_key_what_was_expected_and_the_val
     data = scenario_dict()
     data["workload"][0]["timeout"] = "soon"
     assert refused(data) == (f"{WHERE} workload[0]: `timeout` must be a positive number of "
-                             "seconds, not a string 'soon'")
+                             "seconds, at most 3600 (an hour), not a string 'soon'")
 
 
 @pytest.mark.parametrize(("place", "key"), [
@@ -404,14 +429,23 @@ def test_every_item_of_a_list_of_strings_is_a_non_empty_string(item: object) -> 
     assert "[build]: `commands[1]` must be a non-empty string, not " in refused(data)
 
 
-@pytest.mark.parametrize("value", ["soon", 0, -1, True, math.inf, math.nan, [5], 10**400])
+@pytest.mark.parametrize("value", ["soon", 0, -1, True, math.inf, math.nan, [5], 10**400,
+                                   1e300, 3600.5, 10**18])
 @pytest.mark.parametrize(("table", "key"), [
     ("load", "ready_timeout"), ("load", "settle_timeout"), ("workload", "timeout"),
 ])
-def test_timeouts_are_positive_numbers_of_seconds(table: str, key: str, value: object) -> None:
+def test_timeouts_are_positive_numbers_of_seconds_up_to_an_hour(table: str, key: str,
+                                                                value: object) -> None:
     data = scenario_dict()
     (data[table][0] if table == "workload" else data[table])[key] = value
-    assert f"`{key}` must be a positive number of seconds, not " in refused(data)
+    assert f"`{key}` must be a positive number of seconds, at most 3600 (an hour), not " \
+        in refused(data)
+
+
+def test_a_timeout_of_an_hour_is_accepted() -> None:
+    data = scenario_dict()
+    data["load"]["settle_timeout"] = 3600
+    assert parse_scenario(data, WHERE).load.settle_timeout == 3600.0
 
 
 def test_integer_and_fractional_timeouts_are_seconds() -> None:
@@ -554,7 +588,8 @@ def test_guest_packages_are_debian_package_names(package: object) -> None:
         assert "`guest_packages[1]` must be a non-empty string" in message
 
 
-@pytest.mark.parametrize("name", ["../../../x", "a/b", "..", ".hidden", "-x", "", "a b", 3])
+@pytest.mark.parametrize("name", ["../../../x", "a/b", "..", ".hidden", "-x", "", "a b", 3,
+                                  "a" * 65, "a\nb", "/abs"])
 def test_name_is_a_plain_directory_name(name: object) -> None:
     message = refused(scenario_dict(name=name))
     assert "`name` must be letters, digits, '.', '_' or '-', starting with a letter or digit" \
@@ -623,7 +658,7 @@ UNKNOWN_LINE = (SCENARIOS_DIR / "minimal.toml").read_text() + (
 
 @pytest.mark.parametrize(("text", "problem"), [
     (BAD_TIMEOUT, "broken.toml workload[0]: `timeout` must be a positive number of seconds, "
-                  "not a string 'soon'"),
+                  "at most 3600 (an hour), not a string 'soon'"),
     (UNKNOWN_LINE, "broken.toml: [expected_incompatible] `4.19` is not a kernel line of the "
                    f"catalog (known: {', '.join(sorted(CATALOG_LINES))})"),
 ], ids=["bad-timeout", "unknown-line"])

@@ -18,6 +18,7 @@ from lab.cache.catalog import load_catalog
 from lab.scenario import (
     INCOMPATIBLE_KEYS,
     LOAD_KEYS,
+    MAX_SECONDS,
     NAME,
     STEP_KEYS,
     TOP_KEYS,
@@ -115,9 +116,10 @@ def assert_safe(scenario: Scenario) -> None:
     program = PurePosixPath(scenario.program)
     assert not program.is_absolute() and ".." not in program.parts
     assert all(isinstance(c, str) and c.strip() for c in scenario.build)
-    assert scenario.load.ready_timeout > 0 and scenario.load.settle_timeout > 0
+    for seconds in (scenario.load.ready_timeout, scenario.load.settle_timeout):
+        assert 0 < seconds <= MAX_SECONDS
     for step in scenario.workload:
-        assert step.timeout > 0
+        assert 0 < step.timeout <= MAX_SECONDS
         assert all(isinstance(v, str) for v in step.variables.values())
         for pattern in (step.prompt, step.until, step.collect):
             assert pattern is None or not re.compile(pattern).search("")
@@ -139,6 +141,17 @@ def test_any_mutation_of_a_shipped_scenario_is_a_scenario_or_a_scenario_error(
     scenario = parsed_or_refused(data)
     if scenario:
         assert_safe(scenario)
+
+
+@PROPERTY
+@given(st.sampled_from(sorted(SHIPPED)), st.sampled_from(["ready_timeout", "settle_timeout"]),
+       st.one_of(st.integers(), st.floats()))
+def test_a_load_timeout_is_accepted_only_within_an_hour(name: str, key: str,
+                                                       seconds: float) -> None:
+    data = copy.deepcopy(SHIPPED[name])
+    data["load"][key] = seconds
+    scenario = parsed_or_refused(data)
+    assert (scenario is not None) == (0 < seconds <= MAX_SECONDS)
 
 
 def test_the_shipped_scenarios_are_accepted_as_they_are() -> None:
