@@ -1,9 +1,11 @@
 """Read what the guest wrote, without letting the guest redirect the host.
 
-The guest can write anything into its read-write share, symlinks included.
-The host reads files there only through these functions, which follow no
-link anywhere below the share's root and read only regular files, and never
-writes there at all.
+The guest can write anything into its read-write share, links, FIFOs and
+device nodes included. The host reads files there only through these
+functions, which follow no link anywhere below the share's root, open only
+what was a regular file a moment before (opening a planted device node can
+have side effects: a tape rewinds, a terminal becomes the controlling one),
+check after opening that it is still that file, and never write there at all.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import stat
 from pathlib import Path
 
 READ_LIMIT = 8 << 20  # a runaway log is cut, not loaded whole
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Even on a file that was regular when looked at (it may be swapped before the
+# open): no link, no blocking on a FIFO, no controlling terminal.
+FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 def read_untrusted(root: Path, relative: str, limit: int = READ_LIMIT) -> str:
@@ -33,12 +39,12 @@ def _read(root: Path, relative: str, limit: int, whole: bool) -> bytes | None:
     if not parts or any(p in (".", "..") for p in parts):
         raise ValueError(f"not a plain relative path: {relative!r}")
     try:
-        directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         for part in parts[:-1]:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+            inner = os.open(part, DIR_FLAGS, dir_fd=directory)
             os.close(directory)
             directory = inner
         return _read_file(directory, parts[-1], limit, whole)
@@ -49,12 +55,17 @@ def _read(root: Path, relative: str, limit: int, whole: bool) -> bytes | None:
 
 
 def _read_file(directory: int, name: str, limit: int, whole: bool) -> bytes | None:
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO must not block the host
-    handle = os.open(name, flags, dir_fd=directory)
+    """The file's bytes if it is a regular file, looked at before it is opened."""
+    seen = os.stat(name, dir_fd=directory, follow_symlinks=False)
+    if not stat.S_ISREG(seen.st_mode):
+        return None  # a link, FIFO, socket, device node or directory: never opened
+    handle = os.open(name, FILE_FLAGS, dir_fd=directory)
     try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            return None
-        size = os.fstat(handle).st_size
+        opened = os.fstat(handle)
+        if (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino) or \
+                not stat.S_ISREG(opened.st_mode):
+            return None  # swapped between the look and the open
+        size = opened.st_size
         if size > limit:
             if whole:
                 return None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from lab.guestvm.untrusted import read_untrusted
+import lab.guestvm.untrusted
+from lab.guestvm.untrusted import read_untrusted, read_untrusted_bytes
 from lab.guestvm.workspace import Workspace, share_dirs
 
 
@@ -79,3 +82,66 @@ def test_the_guest_cannot_redirect_where_the_host_keeps_evidence(tmp_path: Path)
     assert (work.evidence / "build.log").read_text() == "clang ok\n"
     assert not (work.evidence / "load.log").exists()
     assert not work.evidence.is_relative_to(share)
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names the reader asked os.open for (whether or not the open succeeded)."""
+    names: list[str] = []
+    real_open = os.open
+
+    def spy(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        names.append(os.fsdecode(path))  # type: ignore[arg-type]
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lab.guestvm.untrusted.os, "open", spy)
+    yield names
+
+
+def device_like(existing: str) -> Callable[[Path], None]:
+    """A char device node with the numbers of an existing one (a guest's mknod)."""
+    def make(path: Path) -> None:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.stat(existing).st_rdev)
+    return make
+
+
+PLANTED: dict[str, Callable[[Path], None]] = {
+    "fifo": os.mkfifo,
+    "null-device": device_like("/dev/null"),
+    "tty-device": device_like("/dev/tty"),
+    "link": lambda path: path.symlink_to("/etc/hostname"),
+    "directory": lambda path: path.mkdir(),
+}
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_what_is_not_a_regular_file_is_never_opened(tmp_path: Path, kind: str,
+                                                     opened: list[str]) -> None:
+    """Opening a planted device or FIFO can have effects (a writer waiting on the
+    FIFO is released, a terminal becomes the controlling one): the name is looked
+    at without following it, and only a regular file is opened."""
+    if kind.endswith("device") and os.geteuid() != 0:
+        pytest.skip("mknod of a device node needs root (the lab runs as root)")
+    PLANTED[kind](tmp_path / "load.log")
+
+    assert read_untrusted(tmp_path, "load.log") == ""
+    assert read_untrusted_bytes(tmp_path, "load.log", 1 << 20) is None
+    assert "load.log" not in opened
+
+
+def test_a_file_swapped_for_a_fifo_after_the_look_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guest may replace the file between the host's look and its open: what was
+    opened is compared with what was looked at."""
+    log = tmp_path / "load.log"
+    log.write_text("looked at\n")
+    real_open = os.open
+
+    def swap_then_open(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if path == "load.log":
+            log.unlink()
+            os.mkfifo(log)
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lab.guestvm.untrusted.os, "open", swap_then_open)
+    assert read_untrusted(tmp_path, "load.log") == ""
