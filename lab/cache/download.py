@@ -6,7 +6,9 @@ destination is locked (lab.cache.cache_lock) while it is fetched, so two lab
 processes never download the same file over each other: the second waits and
 reuses it. A download is bounded by LAB_DOWNLOAD_DEADLINE and retried a few
 times on a dropped or stalled connection; whatever still fails is a
-DownloadError naming the URL and the settings that help.
+DownloadError naming the URL and the settings that help. It is bounded in size
+too: a mirror that sends more than the signed index promised is cut off at the
+first byte too many, not written to disk until the checksum rejects it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ DEADLINE_ENV = "LAB_DOWNLOAD_DEADLINE"
 DEFAULT_DEADLINE_SECONDS = 900.0  # a 70 MB kernel at 100 kB/s still makes it
 ENV_HINT = "retry, or pick another mirror with LAB_DEBIAN_MIRROR"
 PART_FILE = re.compile(r"(?P<name>.+)\.part-(?P<pid>\d+)")
+# A file whose size nobody promised (InRelease: about 150 kB) may be this large.
+UNPROMISED_LIMIT = 32 << 20
 
 # What a dropped, reset or stalled connection raises: from requests while
 # connecting, from urllib3/http.client/socket while the body is read.
@@ -200,9 +204,12 @@ def _attempt(url: str, part: Path, size: int | None, label: str, deadline: Deadl
     """One try: open, copy, and make sure the whole body arrived."""
     with _open_source(url, deadline) as (stream, remote_size):
         total = size if size is not None else remote_size
+        limit = size if size is not None else UNPROMISED_LIMIT
+        if remote_size is not None and remote_size > limit:
+            raise _too_large(url, size, f"the server announces {remote_size} bytes")
         if announce:
             _log(f"downloading {label} ({_megabytes(total)})")
-        actual_sha, written = _copy(stream, part, total, label, url, deadline)
+        actual_sha, written = _copy(stream, part, total, label, url, deadline, limit, size)
     if remote_size is not None and written < remote_size:
         raise _Transient(f"the connection closed after {written} of {remote_size} bytes")
     return actual_sha, written
@@ -293,13 +300,14 @@ def _body_length(response: requests.Response) -> int | None:
     return int(length) if length.isdigit() and not encoded else None
 
 
-def _read(stream: Readable) -> bytes:
-    """One read of the body; a connection that drops or stalls mid-body is transient.
-    read1 returns what one receive brings, so a server trickling bytes cannot keep
-    a read (and the deadline check after it) waiting for a whole chunk."""
+def _read(stream: Readable, most: int) -> bytes:
+    """One read of the body, at most `most` bytes; a connection that drops or stalls
+    mid-body is transient. read1 returns what one receive brings, so a server
+    trickling bytes cannot keep a read (and the deadline check after it) waiting for
+    a whole chunk."""
     read = getattr(stream, "read1", stream.read)
     try:
-        return bytes(read(READ_CHUNK))
+        return bytes(read(max(1, min(READ_CHUNK, most))))
     except TRANSIENT as exc:
         raise _Transient(_describe(exc)) from exc
 
@@ -312,9 +320,18 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text or 'no details'}"
 
 
+def _too_large(url: str, size: int | None, what: str) -> IntegrityError:
+    expected = (f"the index promises {size} bytes" if size is not None else
+                f"a file of unpromised size may have at most {UNPROMISED_LIMIT} bytes")
+    return IntegrityError(f"{url} is larger than expected: {what}, {expected}; the download "
+                          f"was stopped and discarded. The mirror may be out of sync or "
+                          f"tampered with: {ENV_HINT}")
+
+
 def _copy(stream: Readable, part: Path, total: int | None, label: str, url: str,
-          deadline: Deadline) -> tuple[str, int]:
-    """Copy stream into part with a progress bar; returns (sha256, bytes written)."""
+          deadline: Deadline, limit: int, size: int | None) -> tuple[str, int]:
+    """Copy stream into part with a progress bar; returns (sha256, bytes written).
+    Reads at most limit + 1 bytes: one byte more than promised ends the download."""
     digest = hashlib.sha256()
     written = 0
     bar = tqdm(
@@ -327,7 +344,9 @@ def _copy(stream: Readable, part: Path, total: int | None, label: str, url: str,
         leave=False,
     )
     with bar, part.open("wb") as out:
-        for chunk in iter(lambda: _read(stream), b""):
+        while chunk := _read(stream, limit + 1 - written):
+            if written + len(chunk) > limit:
+                raise _too_large(url, size, f"more than {limit} bytes arrived")
             out.write(chunk)
             digest.update(chunk)
             written += len(chunk)

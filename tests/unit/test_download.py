@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -332,3 +333,94 @@ def test_a_download_in_progress_elsewhere_is_waited_for_and_reused(
     assert (f"waiting for another lab process (pid {other.pid}) to finish with downloading "
             f"k.deb (lock {dest}.lock)") in err
     assert leftovers(dest.parent) == ["k.deb"]
+
+
+@dataclass
+class Flood:
+    """A server that sends more than promised: `announce` as its Content-Length (None:
+    none, the body ends when the connection closes), then bytes until stopped."""
+
+    announce: int | None = None
+    sent: int = 0
+
+
+@pytest.fixture
+def flood() -> Iterator[tuple[str, Flood]]:
+    state = Flood()
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            if state.announce is not None:
+                self.send_header("Content-Length", str(state.announce))
+            self.end_headers()
+            block = b"x" * (1 << 16)
+            try:
+                while not stop.is_set() and state.sent < 1 << 30:
+                    self.wfile.write(block)
+                    state.sent += len(block)
+            except OSError:
+                pass  # the client hung up: what the lab should do at once
+            self.close_connection = True
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/InRelease", state
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_body_larger_than_promised_is_cut_off_at_the_first_byte_too_many(
+        flood: tuple[str, Flood], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index says 1,000 bytes; the mirror sends without end. The download fails
+    at once, having written at most 1,001 bytes, not when the deadline or the
+    checksum catches it."""
+    url, state = flood
+    monkeypatch.setenv("LAB_DOWNLOAD_DEADLINE", "20")
+    largest = []
+    real_copy = lab.cache.download._copy
+
+    def copy(*args: Any, **kwargs: Any) -> tuple[str, int]:
+        try:
+            return real_copy(*args, **kwargs)
+        finally:
+            part = args[1]
+            largest.append(part.stat().st_size if part.exists() else 0)
+
+    monkeypatch.setattr(lab.cache.download, "_copy", copy)
+    started = time.monotonic()
+    with pytest.raises(IntegrityError, match="larger than expected: more than 1000 bytes "
+                                             "arrived, the index promises 1000 bytes"):
+        download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA, size=1000)
+    assert time.monotonic() - started < 5
+    assert largest and max(largest) <= 1000
+    assert leftovers(tmp_path) == []
+
+
+def test_an_announced_size_above_the_promise_is_refused_before_reading(
+        flood: tuple[str, Flood], tmp_path: Path) -> None:
+    url, state = flood
+    state.announce = 64 << 20
+    with pytest.raises(IntegrityError, match=f"the server announces {64 << 20} bytes, "
+                                             "the index promises 1000 bytes"):
+        download(url, tmp_path / "k.deb", sha256=PAYLOAD_SHA, size=1000)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_of_unpromised_size_is_bounded_too(
+        flood: tuple[str, Flood], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, state = flood
+    monkeypatch.setattr(lab.cache.download, "UNPROMISED_LIMIT", 100_000)
+    with pytest.raises(IntegrityError, match="may have at most 100000 bytes"):
+        download(url, tmp_path / "InRelease")
+    assert state.sent < 64 << 20
+    assert leftovers(tmp_path) == []
