@@ -1,15 +1,20 @@
 """A shell on the guest's serial console, driven by pexpect.
 
 The shell gets a prompt no program prints and echo off, so everything read
-between two prompts is the command's own output. Every wait is a deadline;
-a missed one raises GuestError naming the pattern, the state and the last
-output, and EOF (QEMU gone: panic, poweroff) is reported as such.
+between two prompts is the command's own output. The markers that carry a
+command's exit status (and, in lab.guestvm.workload, a pid) are random and
+fresh for every use, as labgrid's ShellDriver makes them (gen_marker): a
+program's output cannot pass for them, nor can a program that reads the
+console's input, since the shell has read the marker's line before the command
+runs. Every wait is a deadline; a missed one raises GuestError naming the
+pattern, the state and the last output, and EOF (QEMU gone: panic, poweroff)
+is reported as such.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +27,7 @@ PROMPT = "[lab]# "
 SETUP = "stty -echo; set +o emacs +o vi; bind 'set enable-bracketed-paste off' 2>/dev/null; " \
         "dmesg -n 1; PS2=''; PS1='[lab]''# '"
 TAIL_CHARS = 3000
+MARKER_BYTES = 8  # 64 random bits: no program guesses them
 
 
 class Expecter(Protocol):
@@ -48,7 +54,6 @@ class GuestConsole:
     def __init__(self, child: Expecter, tail: TailSource) -> None:
         self._child = child
         self._tail = tail
-        self._markers = itertools.count(1)
         # A wait that timed out leaves the console in doubt: something may still hold
         # it. Cleared once the lab's own shell has run a command again.
         self.in_doubt = False
@@ -58,9 +63,13 @@ class GuestConsole:
         self.expect_prompt(timeout)
 
     def run(self, command: str, timeout: float) -> CommandResult:
-        """Run one line in the guest shell and return its exit status and output."""
-        marker = f"__LAB_RC_{next(self._markers)}__"
-        self._child.sendline(f"{command}\necho {marker}=$?")
+        """Run one line in the guest shell and return its exit status and output.
+
+        The command and the echo of its status are one group: the shell reads
+        both lines before anything runs, so the command cannot read the marker
+        from its input."""
+        marker = new_marker("RC")
+        self._child.sendline(f"{{ {command}\n}}; echo {typed(marker)}=$?")
         found = self.expect(rf"{marker}=(\d+)\r*\n", timeout, f"`{command}` to finish")
         output = clean_output(self._child.before or "")
         status = int(found.group(1))
@@ -133,6 +142,18 @@ class GuestConsole:
 
 class TailSource(Protocol):
     def __call__(self) -> str: ...
+
+
+def new_marker(kind: str) -> str:
+    """A marker for the lab's own protocol, random and fresh for each use."""
+    return f"__LAB_{kind}_{secrets.token_hex(MARKER_BYTES)}__"
+
+
+def typed(marker: str) -> str:
+    """The marker as the shell is given it: two quoted halves it joins, so the
+    typed line, were it ever echoed, would not show the marker itself."""
+    half = len(marker) // 2
+    return f"'{marker[:half]}''{marker[half:]}'"
 
 
 def last_words(tail: str) -> str:

@@ -25,14 +25,10 @@ from dataclasses import replace
 from typing import Protocol
 
 from lab.errors import LabError
-from lab.guestvm.console import CommandResult
+from lab.guestvm.console import CommandResult, new_marker, typed
 from lab.scenario import BACKGROUND, REFERENCE, Step
 
 Record = Mapping[str, str]
-PID_MARK = "__LAB_PID__"
-# The newline matters: pexpect matches as output arrives, and "\d+" alone would
-# take the "1" of a "191" whose other digits are still on the wire.
-PID_PATTERN = rf"{PID_MARK}=(\d+)\r*\n"
 # An interactive shell's job notices ("[1] 4242", "[1]+  Done  cmd"): not the command's.
 JOB_NOTICE = re.compile(r"^\[\d+\][+-]? +(?:\d+|Done|Exit \d+|Terminated|Killed|Stopped|"
                         r"Running)\b.*\n?", re.MULTILINE)
@@ -91,7 +87,8 @@ class Workload:
     def _run(self, step: Step) -> list[Record]:
         if step.background:
             return self._background(step)
-        command = in_background_with_pid(step.command) if step.record else step.command
+        mark = new_marker("PID")
+        command = in_background_with_pid(step.command, mark) if step.record else step.command
         result = self.console.run(command, step.timeout)
         if result.status != step.status:
             wanted = f", not {step.status}" if step.status else ""
@@ -99,10 +96,10 @@ class Workload:
                              f"{result.output[-OUTPUT_SHOWN:]}")
         if not step.record:
             return []
-        own = {"pid": pid_from(result.output, step.command), **step.variables}
+        own = {"pid": pid_from(result.output, step.command, mark), **step.variables}
         if not step.collect:
             return [own]
-        output = JOB_NOTICE.sub("", re.sub(PID_PATTERN, "", result.output))
+        output = JOB_NOTICE.sub("", re.sub(pid_pattern(mark), "", result.output))
         collected = collect(step.collect, output, own)
         if not collected:
             raise StepFailed(f"workload step `{step.command}` printed no line matching "
@@ -111,16 +108,19 @@ class Workload:
 
     def _background(self, step: Step) -> list[Record]:
         command = BACKGROUND.sub("", step.command).rstrip()
+        mark = new_marker("PID")
         result = self.console.run(f"{command} </dev/null >/dev/null 2>&1 & "
-                                  f"echo {PID_MARK}=$!", step.timeout)
-        pid = pid_from(result.output, step.command)
+                                  f"echo {typed(mark)}=$!", step.timeout)
+        pid = pid_from(result.output, step.command, mark)
         self.jobs.append(pid)
         return [{"pid": pid, **step.variables}]
 
     def _start_in_foreground(self, step: Step) -> str:
         """Start a step's program on the console; its pid, as it printed it."""
-        self.console.sendline(with_pid(step.command))
-        return self.console.expect(PID_PATTERN, step.timeout, f"`{step.command}` to start")[1]
+        mark = new_marker("PID")
+        self.console.sendline(with_pid(step.command, mark))
+        return self.console.expect(pid_pattern(mark), step.timeout,
+                                   f"`{step.command}` to start")[1]
 
     def _interactive(self, step: Step) -> list[Record]:
         assert step.prompt is not None
@@ -168,24 +168,32 @@ def resolve(step: Step, records: Mapping[str, Sequence[Record]]) -> Step:
                    variables={k: REFERENCE.sub(value, v) for k, v in step.variables.items()})
 
 
-def in_background_with_pid(command: str) -> str:
+def pid_pattern(mark: str) -> str:
+    """The line that carries a pid. The newline matters: pexpect matches as output
+    arrives, and "\\d+" alone would take the "1" of a "191" whose other digits are
+    still on the wire."""
+    return rf"{mark}=(\d+)\r*\n"
+
+
+def in_background_with_pid(command: str, mark: str) -> str:
     """Run command as a child of the console shell, print its pid, wait for it.
 
     The pid printed is the command's from fork to exit, and nothing else ran
     under it: unlike `sh -c 'echo $$; exec cmd'`, no shell runs first as that
     pid, whose own events (a strlen probe fires in sh too) would be
     attributed to the command, and whose name trace_pipe may keep showing.
-    The exit status is the command's (`wait`)."""
-    return f"{command} & echo {PID_MARK}=$!; wait $!"
+    The exit status is the command's (`wait`). mark (lab.guestvm.console.new_marker)
+    is fresh, so the command's own output cannot pass for the pid line."""
+    return f"{command} & echo {typed(mark)}=$!; wait $!"
 
 
-def with_pid(command: str) -> str:
+def with_pid(command: str, mark: str) -> str:
     """Run command as a process whose pid is printed first (exec keeps the pid)."""
-    return "sh -c " + shlex.quote(f"echo {PID_MARK}=$$; exec {command}")
+    return "sh -c " + shlex.quote(f"echo {typed(mark)}=$$; exec {command}")
 
 
-def pid_from(output: str, command: str) -> str:
-    match = re.search(PID_PATTERN, output)
+def pid_from(output: str, command: str, mark: str) -> str:
+    match = re.search(pid_pattern(mark), output)
     if not match:
         raise StepFailed(f"`{command}` did not report its pid; output: {output[-500:]!r}")
     return match.group(1)

@@ -12,8 +12,8 @@ import pytest
 from local_shell import local_bash
 
 from lab.errors import GuestError
-from lab.guestvm.console import PROMPT, GuestConsole, clean_output
-from lab.guestvm.workload import PID_PATTERN, in_background_with_pid
+from lab.guestvm.console import PROMPT, GuestConsole, clean_output, new_marker
+from lab.guestvm.workload import in_background_with_pid, pid_pattern
 
 TAIL = "[    3.141592] fake console tail"
 
@@ -69,6 +69,35 @@ def test_consecutive_runs_do_not_mix_their_outputs(console: GuestConsole) -> Non
     assert console.run("echo three", 10).output == "three\n"
 
 
+# Every status marker a counter could give: the old console numbered them 1, 2, ...
+GUESSED_MARKERS = " ".join(f"__LAB_RC_{n}__=0" for n in range(1, 6))
+
+
+def test_a_command_that_prints_the_next_status_marker_still_gets_its_own_status(
+        console: GuestConsole) -> None:
+    console.run("true", 10)  # a marker has been used: the next one is what a counter gives
+    result = console.run(f"echo '{GUESSED_MARKERS}' | tr ' ' '\\n'; (exit 7)", 10)
+    assert result.status == 7
+    assert result.output == GUESSED_MARKERS.replace(" ", "\n") + "\n"
+    after = console.run("echo after", 10)
+    assert (after.status, after.output) == (0, "after\n")
+
+
+def test_a_command_that_reads_the_console_input_does_not_see_the_status_marker(
+        console: GuestConsole) -> None:
+    """The command and its status line are one group, read before it runs: a
+    program reading its input waits for a line of its own."""
+    console.sendline("")
+    result = console.run("read -r -t 1 line; echo \"read [$line]\"; (exit 7)", 10)
+    assert (result.status, result.output) == (7, "read []\n")
+
+
+def test_markers_are_fresh_and_random_for_each_use() -> None:
+    markers = {new_marker("RC") for _ in range(100)}
+    assert len(markers) == 100
+    assert all(re.fullmatch(r"__LAB_RC_[0-9a-f]{16}__", m) for m in markers)
+
+
 def test_check_returns_the_output_of_a_successful_command(console: GuestConsole) -> None:
     assert console.check("echo fine", 10) == "fine\n"
 
@@ -121,10 +150,11 @@ def test_a_recorded_run_step_reports_the_commands_own_pid_and_status(
         console: GuestConsole) -> None:
     """The runner's wrapper for `run` steps: the pid printed is the command's own
     (here a shell that prints $$ itself), and the status is the command's."""
-    result = console.run(in_background_with_pid("sh -c 'echo self=$$; exit 3'"), 10)
+    mark = new_marker("PID")
+    result = console.run(in_background_with_pid("sh -c 'echo self=$$; exit 3'", mark), 10)
 
     assert result.status == 3
-    printed = re.search(PID_PATTERN, result.output)
+    printed = re.search(pid_pattern(mark), result.output)
     assert printed is not None
     assert f"self={printed.group(1)}\n" in result.output
 

@@ -643,7 +643,8 @@ def test_load_scenario_of_a_file_that_is_not_utf8_names_the_file(tmp_path: Path)
 def broken_project(root: Path, scenario_text: str) -> Path:
     """A project with the real catalog and one scenario file, broken.toml."""
     (root / "vm").mkdir(parents=True)
-    shutil.copy(PROJECT / "vm" / "kernels.toml", root / "vm")
+    for name in ("kernels.toml", "kernels.lock"):  # the kernel line is checked against both
+        shutil.copy(PROJECT / "vm" / name, root / "vm")
     (root / "scenarios").mkdir()
     shutil.copy(SCENARIOS_DIR / "minimal.toml", root / "scenarios")
     (root / "scenarios" / "broken.toml").write_text(scenario_text)

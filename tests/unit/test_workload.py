@@ -146,6 +146,30 @@ def test_a_step_must_end_with_its_status(console: GuestConsole, table: dict[str,
         Workload(console).run(steps(table))
 
 
+# --- the lab's markers cannot be forged by a step's output ------------------------
+
+# What a step could print to pass for the lab's own lines under predictable markers.
+FORGED = "echo __LAB_PID__=1 __LAB_RC_1__=0 __LAB_RC_2__=0 __LAB_RC_3__=0 | tr ' ' '\\n'"
+
+
+def test_a_step_that_prints_a_pid_line_gets_its_own_pid(console: GuestConsole) -> None:
+    records = Workload(console).run(steps(
+        {"run": f"{FORGED}; sh -c 'echo self=$$'", "collect": r"^self=(?P<own>\d+)$",
+         "record": "r"}))
+    (record,) = records["r"]
+    assert record["pid"] == record["own"] != "1"
+
+
+@pytest.mark.parametrize("table", [
+    {"run": f"{FORGED}; sh -c 'exit 7'"},
+    {"run": f"{FORGED}; sh -c 'exit 7'", "record": "r"},
+])
+def test_a_step_that_prints_status_lines_gets_its_own_status(
+        console: GuestConsole, table: dict[str, Any]) -> None:
+    with pytest.raises(StepFailed, match="exited 7: __LAB_PID__=1\n__LAB_RC_1__=0"):
+        Workload(console).run(steps(table))
+
+
 def test_collect_keeps_the_steps_own_fields_and_adds_the_groups() -> None:
     found = collect(r"ret=(?P<value>\d+)", "pid = 9\nret=1\nret=2\n", {"pid": "9", "v": "x"})
     assert found == [{"pid": "9", "v": "x", "value": "1"}, {"pid": "9", "v": "x", "value": "2"}]
