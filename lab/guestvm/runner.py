@@ -24,7 +24,15 @@ from lab.guestvm.workload import StepFailed, Workload
 from lab.guestvm.workspace import SHARE_DIR, Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
-from lab.verdicts.kernel_health import LAST_RECORD, kmsg_messages, last_sequence, splats
+from lab.verdicts.kernel_health import (
+    LAST_RECORD,
+    TAINT_READ,
+    Mark,
+    health,
+    kmsg_messages,
+    last_sequence,
+    read_taint,
+)
 from lab.verdicts.matcher import ExpectationResult, Record, evaluate_all
 from lab.verdicts.outcome import Outcome
 
@@ -84,7 +92,7 @@ class ScenarioRunner:
         work = Workspace(self.run_dir, scenario.name, self.project / scenario.program)
         outcome.evidence = work.evidence
         loader_pid: int | None = None
-        cursor = 0
+        cursor: Mark | None = None  # none taken: nothing ran in the guest to check
         try:
             self._preflight(scenario)
             # what fails before the build commands fails the build
@@ -122,7 +130,7 @@ class ScenarioRunner:
             self.needs_reboot = self.needs_reboot or not self.vm.alive
 
     def _finish(self, scenario: Scenario, work: Workspace, outcome: Outcome,
-                loader_pid: int | None, cursor: int) -> None:
+                loader_pid: int | None, cursor: Mark | None) -> None:
         """Take the console back, keep the evidence, clean up, check the kernel log."""
         if not outcome.passed:
             if self.usable and self.vm.console.in_doubt:
@@ -170,27 +178,34 @@ class ScenarioRunner:
         except GuestError:
             self.needs_reboot = True
 
-    def _kmsg_cursor(self, work: Workspace) -> int:
-        """The kernel log's last sequence number now: later records are this scenario's.
-        Also makes the scenario's output directory in the share."""
+    def _kmsg_cursor(self, work: Workspace) -> Mark:
+        """The kernel log's last sequence number and the kernel's taint now: later
+        records are this scenario's. Also makes its output directory in the share."""
         output = self.vm.console.check(
             f"rm -rf {work.guest_out} && mkdir -p {work.guest_out} && "
-            f"{KMSG_DUMP} | {LAST_RECORD}", 30)
-        return last_sequence(output)
+            f"{TAINT_READ} && {KMSG_DUMP} | {LAST_RECORD}", 30)
+        return Mark(last_sequence(output), read_taint(output))
 
     def _check_kernel_log(self, scenario: Scenario, work: Workspace, outcome: Outcome,
-                          cursor: int) -> None:
+                          cursor: Mark | None) -> None:
         """A warning, oops, lockup or stall logged during the scenario fails it at
-        'kernel', whatever the trace showed (unless the scenario accepts it)."""
+        'kernel', whatever the trace showed (unless the scenario accepts it). Any
+        splat, accepted or not, or a new taint, gets the next cell a fresh guest."""
+        if cursor is None:
+            return
         try:
-            self.vm.console.run(f"{KMSG_DUMP} | awk -F, -v s={cursor} "
-                                f"'/^[0-9]/ && $2+0 > s' > {work.guest_log('kmsg')}", 30)
+            taint = self.vm.console.run(
+                f"{TAINT_READ}; {KMSG_DUMP} | awk -F, -v s={cursor.sequence} "
+                f"'/^[0-9]/ && $2+0 > s' > {work.guest_log('kmsg')}", 30).output
         except GuestError:
             self.needs_reboot = True
             return
-        found = splats(kmsg_messages(work.read("kmsg")), scenario.accepted_kernel_messages)
-        if found:
-            _fail(outcome, "kernel", "the kernel logged: " + "\n".join(found))
+        found = health(kmsg_messages(work.read("kmsg")), scenario.accepted_kernel_messages,
+                       cursor, read_taint(taint))
+        self.needs_reboot = self.needs_reboot or found.damaged
+        failure = found.failure()
+        if failure:
+            _fail(outcome, "kernel", failure)
 
     def _timed(self, outcome: Outcome, key: str, action, stage: str = ""):  # type: ignore[no-untyped-def]
         """Run action as stage (default: key), its seconds kept under key."""
@@ -295,18 +310,34 @@ class ScenarioRunner:
                 if all(r.passed for r in results) or time.monotonic() > deadline:
                     break
                 time.sleep(POLL_S)
-            self._stop(loader_pid)
+            self._stop_loader(scenario, work, loader_pid)
             capture = work.read("load")
         else:  # detach, then drain: one round trip
-            stop = _stop_command(loader_pid)
-            self.vm.console.run(f"{stop}dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock "
-                                f"status=none of={work.guest_log('trace')} 2>/dev/null", 120)
+            self._stop_loader(scenario, work, loader_pid,
+                              then=f"dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock "
+                                   f"status=none of={work.guest_log('trace')} 2>/dev/null")
             capture = work.read("trace")
         return capture, evaluate_all(scenario.expect, records, capture)
 
-    def _stop(self, pid: int | None) -> None:
-        if pid is not None:
-            self.vm.console.run(_stop_command(pid), 60)
+    def _stop_loader(self, scenario: Scenario, work: Workspace, pid: int | None,
+                     then: str = "") -> None:
+        """Stop the loader, then run `then` (the drain), in one round trip. A loader
+        that exited before the capture ended took its probes with it, so what the
+        capture lacks says nothing about the kernel: the cell fails here, at
+        'capture', with the loader's status and output, and no record at 'expect'
+        can take that failure for the one it records."""
+        if pid is None:
+            if then:
+                self.vm.console.run(then, 120)
+            return
+        running = self.vm.console.run(f"if kill -0 {pid} 2>/dev/null; then "
+                                      f"{_stop_command(pid)}{then}{'; ' if then else ''}"
+                                      "true; else false; fi", 120)
+        if running.status == 0:
+            return
+        status = self.vm.console.run(f"wait {pid}", 30).status
+        raise StageFailed(f"the loader exited before the capture ended: status {status}; "
+                          f"`{scenario.load.command}` printed:\n" + work.read("load")[-3000:])
 
     def _cleanup(self, work: Workspace, loader_pid: int | None) -> str:
         """Leave the guest as the next scenario expects it: nothing attached, empty

@@ -93,6 +93,8 @@ def test_a_program_that_keeps_the_console_gets_a_fresh_guest_for_the_next(
 def test_a_kernel_warning_fails_the_cell_at_kernel(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     scenario = fault("splat")
+    lab.ensure_clean()
+    boots = lab.boots  # a clean guest: this cell does not reboot
     outcome, took = timed_run(lab, scenario)
     measured(f"kernel warning during a scenario: cell failed at 'kernel' in {took:.1f} s "
              "(the whole scenario)")
@@ -105,14 +107,19 @@ def test_a_kernel_warning_fails_the_cell_at_kernel(
     assert cell.verdict == FAIL
     assert cell.reason.startswith("kernel: the kernel logged: WARNING: CPU: 0 PID: 1")
     assert_next_tutorial_passes(lab)
+    assert lab.boots == boots + 1, "the next cell ran on the kernel that warned"
 
 
 def test_an_accepted_kernel_message_does_not_fail_the_cell(lab: KernelLab) -> None:
     scenario = fault("splat")
     accepted = dataclasses.replace(scenario, accepted_kernel_messages=(
         Accepted(r"WARNING: .* at lab/injected\.c:1 ", "the fault test writes it on purpose"),))
+    lab.ensure_clean()
+    boots = lab.boots  # a clean guest: this cell does not reboot
     outcome = lab.run(accepted)
     assert outcome.passed, f"{outcome.stage}: {outcome.message}"
+    assert_next_tutorial_passes(lab)
+    assert lab.boots == boots + 1, "the next cell ran on the kernel that warned"
 
 
 def test_a_panic_is_reported_as_a_panic_and_the_next_scenario_gets_a_fresh_guest(
@@ -186,4 +193,21 @@ def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(
     assert not (outcome.evidence / "failure.txt").is_symlink()
     measured("guest links under /lab to a host file: host file untouched, evidence kept apart, "
              "read-only share not writable")
+    assert_next_tutorial_passes(lab)
+
+
+def test_a_loader_that_exits_before_the_capture_ended_fails_at_capture(
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
+    """Its record (stage expect, "no captured line has that shape", as bashreadline's
+    on 5.10) matches what a dead loader leaves; the cell is a plain fail at capture."""
+    scenario = fault("loader-dies")
+    outcome, took = timed_run(lab, scenario)
+    cell = cell_for(outcome, scenario, lab.line)
+
+    assert outcome.stage == "capture", outcome.message
+    assert outcome.message.startswith("the loader exited before the capture ended: status 3")
+    assert "loader gives up" in outcome.message
+    assert cell.verdict == FAIL
+    assert "but failed at capture: " in cell.reason
+    measured(f"loader that exits after its ready line: plain fail at capture in {took:.1f} s")
     assert_next_tutorial_passes(lab)

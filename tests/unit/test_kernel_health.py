@@ -9,10 +9,14 @@ import pytest
 from lab.verdicts.kernel_health import (
     LAST_RECORD,
     Accepted,
+    Mark,
+    health,
     kmsg_messages,
     last_sequence,
     panic_message,
+    read_taint,
     splats,
+    taint_letters,
 )
 
 KMSG = """6,1001,5000000,-;virtio_net virtio1 enp0s2: renamed from eth0
@@ -115,3 +119,62 @@ def test_a_panic_on_the_console_is_named_by_its_message() -> None:
               "sysrq triggered crash\r\n[   12.4] Kernel Offset: disabled\r\n"
     assert panic_message(console) == "sysrq triggered crash"
     assert panic_message("[    1.0] Linux version 6.1\r\n") is None
+
+
+# --- after a splat the next cell gets a fresh guest ---------------------------------
+
+WARN_BIT = 1 << 9
+UNTAINTED = Mark(1000, 0)
+
+
+def test_a_splat_fails_the_cell_and_damages_the_kernel() -> None:
+    found = health(kmsg_messages(KMSG), (), UNTAINTED, WARN_BIT)
+    assert found.damaged
+    failure = found.failure()
+    assert failure is not None
+    assert failure.startswith("the kernel logged: WARNING: CPU: 1 PID: 311 at kernel/bpf/core")
+
+
+def test_an_accepted_splat_passes_but_still_damages_the_kernel() -> None:
+    accepted = [Accepted(r"WARNING: .* at kernel/bpf/core\.c", "measured, explained")]
+    found = health(kmsg_messages(KMSG), accepted, UNTAINTED, WARN_BIT)
+    assert found.failure() is None
+    assert found.damaged
+    assert found.accepted and not found.failing
+
+
+def test_a_quiet_cell_leaves_the_kernel_as_it_was() -> None:
+    found = health(["virtio_net virtio1 enp0s2: renamed from eth0"], (), Mark(5, WARN_BIT),
+                   WARN_BIT)
+    assert not found.damaged and found.failure() is None
+
+
+@pytest.mark.parametrize(("gained", "letters", "fails"), [
+    (WARN_BIT, "W", True),  # a warning whose records were lost
+    (1 << 7, "D", True),  # an oops
+    (1 << 12 | 1 << 13, "OE", False),  # an out-of-tree, unsigned module: not damage
+])
+def test_a_new_taint_damages_the_kernel_and_a_damage_taint_fails_the_cell(
+        gained: int, letters: str, fails: bool) -> None:
+    found = health([], (), UNTAINTED, gained)
+    assert found.new_taints == letters
+    assert found.damaged
+    assert (found.failure() is not None) == fails
+
+
+def test_an_unreadable_taint_gains_nothing() -> None:
+    assert not health([], (), Mark(1, None), WARN_BIT).damaged
+    assert not health([], (), UNTAINTED, None).damaged
+
+
+@pytest.mark.parametrize(("text", "taint"), [
+    ("512\n6,192,301452,-;acpi: 7\n", 512), ("0\n", 0), ("", None),
+    ("cat: /proc/sys/kernel/tainted: No such file\n6,1,2,-;x\n", None),
+])
+def test_the_taint_is_the_first_line_the_guest_printed(text: str, taint: int | None) -> None:
+    assert read_taint(text) == taint
+
+
+def test_taint_letters_are_the_kernels() -> None:
+    assert taint_letters(0) == ""
+    assert taint_letters(1 | 1 << 9 | 1 << 14) == "PWL"
