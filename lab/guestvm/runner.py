@@ -17,10 +17,11 @@ from pathlib import Path
 from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
 from lab.errors import GuestError
 from lab.guestvm.build_steps import STEP_TIMEOUT_S, BuildStep, build_steps, keep_build
+from lab.guestvm.console import new_marker, typed
 from lab.guestvm.guest_files import install_guest_files
 from lab.guestvm.vm import GuestVM
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
-from lab.guestvm.workload import StepFailed, Workload
+from lab.guestvm.workload import StepFailed, Workload, pid_from
 from lab.guestvm.workspace import SHARE_DIR, Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
@@ -268,9 +269,13 @@ class ScenarioRunner:
         """Start the loader in the background, on an empty trace buffer; its pid."""
         console = self.vm.console
         console.check("echo > /sys/kernel/tracing/trace", 30)
+        mark = new_marker("PID")
         output = console.check(f"{scenario.load.command} > {work.guest_log('load')} 2>&1 & "
-                               "echo $!", 30)
-        return int(output.strip().splitlines()[-1])
+                               f"echo {typed(mark)}=$!", 30)
+        try:
+            return int(pid_from(output, scenario.load.command, mark))
+        except StepFailed as error:
+            raise StageFailed(str(error)) from error
 
     def _wait_ready(self, scenario: Scenario, work: Workspace, pid: int) -> None:
         """Until the loader says its probes are attached; it must stay alive meanwhile."""
