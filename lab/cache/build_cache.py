@@ -3,8 +3,11 @@
 Under software emulation a libbpf build costs 5 to 20 s in the guest (clang,
 bpftool); a warm re-run of an unchanged tutorial should cost none of it. A
 build is reused only when everything it was made from is the same:
-- the tutorial's sources (every file of bpf/<name>/, path and bytes),
+- the tutorial's sources (every file of bpf/<name>/, path and the bytes a copy
+  of the directory holds there: a link's target's bytes),
 - its build commands, and whether the lab put vmlinux.h in for it,
+- the lab's own guest tools a build can run (ecc sets the clang flags and the
+  BTF kept for ecli: a fix to it must build again),
 - the running kernel: its release and the sha256 of its BTF
   (/sys/kernel/btf/vmlinux, read in the guest, what vmlinux.h is made from),
 - the toolchain: the guest root's dpkg status, i.e. the version of every
@@ -28,8 +31,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.errors import LabError
+
 BUILDS = "builds"
-KEY_FORMAT = 1
+KEY_FORMAT = 2
+
+
+class SourceError(LabError):
+    """A tutorial's directory holds something a copy of it would not describe by its
+    own bytes: a link out of the directory (a host file would travel into the guest),
+    a dangling link, a link to a directory, or a special file."""
 
 
 @dataclass(frozen=True)
@@ -42,24 +53,45 @@ class BuildInputs:
     release: str
     kernel_btf: str  # sha256 of the running kernel's /sys/kernel/btf/vmlinux
     toolchain: str  # sha256 of the guest root's dpkg status
+    tools: dict[str, str]  # the lab's guest tools: file name -> sha256 of its bytes
 
     def key(self) -> str:
         text = json.dumps([KEY_FORMAT, sorted(self.sources.items()), list(self.commands),
-                           self.vmlinux_h, self.release, self.kernel_btf, self.toolchain])
+                           self.vmlinux_h, self.release, self.kernel_btf, self.toolchain,
+                           sorted(self.tools.items())])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
 def source_digests(program: Path) -> dict[str, str]:
-    """sha256 of every file under the tutorial's directory, by relative path
-    (links are described by their target, so a changed link changes the key)."""
+    """sha256 of every file a copy of the tutorial's directory holds, by relative
+    path. The copy (shutil.copytree, then cp -r in the guest) takes a link's
+    target's bytes, so that is what is keyed; a link out of the directory is
+    refused (SourceError), as is anything a copy would not take as plain bytes."""
+    root = program.resolve()
     found: dict[str, str] = {}
     for path in sorted(program.rglob("*")):
         relative = path.relative_to(program).as_posix()
         if path.is_symlink():
-            found[relative] = "-> " + os.readlink(path)
+            found[relative] = _sha256(_link_target(root, path, relative).read_bytes())
         elif path.is_file():
-            found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[relative] = _sha256(path.read_bytes())
+        elif not path.is_dir():
+            raise SourceError(f"{program}: {relative} is not a regular file, a directory "
+                              "or a link to a file inside the tutorial's directory")
     return found
+
+
+def _link_target(root: Path, link: Path, relative: str) -> Path:
+    """The file inside the tutorial's directory a link leads to, or SourceError."""
+    target = link.resolve()
+    if not target.is_relative_to(root):
+        raise SourceError(f"{root}: {relative} links to {os.readlink(link)!r}, outside the "
+                          "tutorial's directory: the copy would carry that file into the guest; "
+                          "put the file itself in the directory")
+    if not target.is_file():
+        raise SourceError(f"{root}: {relative} links to {os.readlink(link)!r}, which is not a "
+                          "regular file inside the tutorial's directory")
+    return target
 
 
 def toolchain_digest(rootfs: Path) -> str:

@@ -1,23 +1,58 @@
 """A scenario's build as shell steps: the same commands whether the scenario
 builds on its own turn or the lab builds it ahead (lab.guestvm.prebuild), so a
-stored build is the same whichever made it."""
+stored build is the same whichever made it.
+
+A stored build must be what its key (lab.cache.build_cache) describes, whatever
+ran in the guest before (earlier cells run as root in the console's shell) or
+beside it (builds ahead run side by side). So a build:
+- runs in a clean environment (nothing an earlier cell exported: PATH, ARCH,
+  CC, BASH_ENV, a function named clang), with the lab's tools taken from the
+  read-only share, whose bytes the key names, not from the guest's writable copy;
+- copies the boot's vmlinux.h, dumped fresh the first time a build wants it;
+- ends with its seal, in the same command as its tar: the sha256 of every input
+  where the build used it and of the tar's bytes as tar wrote them, into a path
+  of its own. The host stores the tar only when the seal matches the key.
+Against a root guest set on lying (it can replace sha256sum or the kernel) no
+check inside the guest holds; these make a build's record follow from its key
+whatever an ordinary earlier cell left behind.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from lab.cache.build_cache import BuildCache
+from lab.cache.build_cache import BuildCache, BuildInputs
+from lab.guestvm.console import CommandResult
 from lab.guestvm.untrusted import read_untrusted_bytes
+from lab.guestvm.vng_command import GUEST_RO_DIR
 from lab.scenario import Scenario
 
-# The running kernel's vmlinux.h, made at most once per boot (bpftool: 1.6 s
-# under emulation, each time a tutorial's build ran it).
+# The running kernel's vmlinux.h, made once per boot (bpftool: 1.6 s under
+# emulation, each time a tutorial's build ran it).
 GUEST_VMLINUX_H = "/tmp/lab-kernel/vmlinux.h"
+GUEST_BTF = "/sys/kernel/btf/vmlinux"
+# Where a build finds the lab's tools (ecc, ecli): the read-only share.
+BUILD_TOOLS = f"{GUEST_RO_DIR}/bin"
+# Everything a build's environment holds (the guest root's own PATH after the tools).
+BUILD_ENV = ("HOME=/root", "LANG=C.UTF-8",
+             f"PATH={BUILD_TOOLS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 STEP_TIMEOUT_S = 600.0  # what one build command may take
 BUILD_TAR_LIMIT = 256 << 20  # the largest build directory the host stores
+MISSING = "missing"  # what a seal prints for an input that is not there
+SEAL_LINE = re.compile(rf"^([0-9a-f]{{64}}|{MISSING})(?:  -)?\r?$", re.MULTILINE)
+
+
+class Shell(Protocol):
+    """The guest's console, as far as a build uses it."""
+
+    def run(self, command: str, timeout: float) -> CommandResult: ...
 
 
 @dataclass(frozen=True)
@@ -35,28 +70,116 @@ def build_steps(scenario: Scenario) -> list[BuildStep]:
     return steps + [BuildStep(f"`{command}`", command) for command in scenario.build]
 
 
+def in_clean_env(script: str) -> str:
+    """A command line running script in bash with BUILD_ENV and nothing else
+    (env by its path: the console's PATH is whatever an earlier cell left)."""
+    return f"/usr/bin/env -i {' '.join(BUILD_ENV)} /bin/bash -c {shlex.quote(script)}"
+
+
+def step_command(step: BuildStep, log: str) -> str:
+    """One build step as a command line, its output appended to log."""
+    return f"{in_clean_env('umask 022; ' + step.command)} >> {log} 2>&1"
+
+
 def dump_vmlinux_h_command() -> str:
-    """Dump the running kernel's BTF as C to GUEST_VMLINUX_H unless it is there."""
+    """Dump the running kernel's BTF as C to GUEST_VMLINUX_H, replacing whatever is
+    there (an earlier cell may have left a file), and print its sha256."""
     made = GUEST_VMLINUX_H
-    return (f"{{ [ -s {made} ] || {{ mkdir -p {made.rsplit('/', 1)[0]} && "
-            f"bpftool btf dump file /sys/kernel/btf/vmlinux format c > {made}.part && "
-            f"mv {made}.part {made}; }}; }}")
+    return in_clean_env(f"rm -f {made} {made}.part && mkdir -p {made.rsplit('/', 1)[0]} && "
+                        f"bpftool btf dump file {GUEST_BTF} format c > {made}.part && "
+                        f"mv {made}.part {made} && sha256sum < {made}")
 
 
 def vmlinux_h_command(destination: str) -> str:
-    """Copy the boot's vmlinux.h to destination, dumping it from BTF the first time."""
-    return (f"{dump_vmlinux_h_command()} && "
-            f"mkdir -p -- \"$(dirname -- {shlex.quote(destination)})\" && "
+    """Copy the boot's vmlinux.h to destination (the seal checks the copy)."""
+    return (f"mkdir -p -- \"$(dirname -- {shlex.quote(destination)})\" && "
             f"cp -- {GUEST_VMLINUX_H} {shlex.quote(destination)}")
 
 
+class BootVmlinuxH:
+    """This boot's vmlinux.h: dumped fresh the first time a build wants it, its sha256
+    kept, so every build's copy is checked against what bpftool made from the BTF."""
+
+    def __init__(self, console: Shell) -> None:
+        self.console = console
+        self._digest: str | None = None
+        self.failure = ""  # bpftool's output when the dump failed
+
+    def digest(self) -> str | None:
+        """The dump's sha256, dumping it first if this boot has not; None if it failed."""
+        if self._digest is None:
+            result = self.console.run(dump_vmlinux_h_command(), STEP_TIMEOUT_S)
+            found = SEAL_LINE.findall(result.output)
+            if result.status == 0 and found and found[-1] != MISSING:
+                self._digest, self.failure = found[-1], ""
+            else:
+                self.failure = result.output[-3000:]
+        return self._digest
+
+
+@dataclass(frozen=True)
+class Seal:
+    """What a build's key says it was made from, each where the build used it."""
+
+    checks: tuple[tuple[str, str, str], ...]  # (what, guest path, sha256 the key names)
+
+    @classmethod
+    def of(cls, inputs: BuildInputs, vmlinux_h: str | None,
+           vmlinux_h_digest: str | None) -> Seal:
+        """The sources in the build directory, the tools on the build's PATH, the
+        kernel's BTF, and the copy of the boot's vmlinux.h (if the build has one)."""
+        checks = [(f"source {name}", f"./{name}", digest)
+                  for name, digest in sorted(inputs.sources.items())]
+        checks += [(f"lab tool {name}", f"{BUILD_TOOLS}/{name}", digest)
+                   for name, digest in sorted(inputs.tools.items())]
+        checks.append(("the kernel's BTF", GUEST_BTF, inputs.kernel_btf))
+        if vmlinux_h is not None:
+            checks.append(("the boot's vmlinux.h", f"./{vmlinux_h}",
+                           vmlinux_h_digest or "no dump this boot"))
+        return cls(tuple(checks))
+
+    def command(self, tar: str) -> str:
+        """Run in the build directory: each input's sha256 (or MISSING), one a line,
+        then the directory's tar written to tar and the sha256 of the bytes tar
+        wrote (not of the file afterwards, which another could have replaced)."""
+        digests = "".join(f"{{ sha256sum < {shlex.quote(path)} || echo {MISSING}; }} "
+                          "2>/dev/null; " for _, path, _ in self.checks)
+        return in_clean_env(f"{digests}set -o pipefail; "
+                            f"tar -cf - . | tee -- {shlex.quote(tar)} | sha256sum")
+
+    def mismatch(self, printed: str, tar: bytes) -> str:
+        """'' when the seal the guest printed names exactly the key's inputs and
+        these tar bytes; else what differs."""
+        found = SEAL_LINE.findall(printed)
+        if len(found) != len(self.checks) + 1:
+            return (f"its seal has {len(found)} digest(s), not {len(self.checks) + 1}: "
+                    "the build's inputs could not be checked")
+        for (what, path, wanted), seen in zip(self.checks, found[:-1], strict=True):
+            if seen != wanted:
+                return (f"{what} ({path}) was {seen[:16]}, not {wanted[:16]} as the key "
+                        "names: something changed it")
+        if found[-1] != hashlib.sha256(tar).hexdigest():
+            return "the tar the host read is not the one the build wrote"
+        return ""
+
+
+def private_name() -> str:
+    """A file name another build in the guest cannot guess."""
+    return f"build-{secrets.token_hex(16)}.tar"
+
+
 def keep_build(builds: BuildCache, share: Path, archive: str, key: str,
-               about: dict[str, object]) -> bool:
+               about: dict[str, object], seal: Seal, printed: str) -> str:
     """Store the tar the guest wrote at archive in its share (read without following
-    links, never unpacked by the host); whether there was one to store."""
+    links, never unpacked by the host) if the seal it printed matches the key;
+    '' when stored, else a line for the build log saying why not."""
     data = read_untrusted_bytes(share, archive, BUILD_TAR_LIMIT)
     if data is None:
-        return False
+        return "lab: the build was not stored: its tar is missing, not a file or too large"
+    why = seal.mismatch(printed, data)
+    if why:
+        return f"lab: the build was not stored: {why}"
     built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     builds.store(key, data, {**about, "built": built})
-    return True
+    return ""
+

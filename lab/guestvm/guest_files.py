@@ -8,7 +8,7 @@ loader needs no root rebuild, and the guest cannot replace what the host wrote.
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -18,13 +18,20 @@ COMMANDS = ("ecli", "ecc")
 WRAPPER = '#!/bin/sh\nexec python3 "$(dirname "$0")/{name}.py" "$@"\n'
 
 
-def install_guest_files(ro_dir: Path) -> None:
+def guest_files() -> dict[str, bytes]:
+    """Every file of the lab's guest tools, by its name in /lab/ro/bin."""
+    files = {module: (resources.files("lab.guest") / module).read_bytes() for module in MODULES}
+    return files | {name: WRAPPER.format(name=name).encode() for name in COMMANDS}
+
+
+def install_guest_files(ro_dir: Path) -> dict[str, str]:
+    """Write the tools to ro_dir/bin; the sha256 of each, by name (a build's key
+    names the tools it could run)."""
     bin_dir = ro_dir / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    for module in MODULES:
-        with resources.as_file(resources.files("lab.guest") / module) as path:
-            shutil.copyfile(path, bin_dir / module)
-    for name in COMMANDS:
-        wrapper = bin_dir / name
-        wrapper.write_text(WRAPPER.format(name=name))
-        wrapper.chmod(0o755)
+    digests = {}
+    for name, data in guest_files().items():
+        (bin_dir / name).write_bytes(data)
+        (bin_dir / name).chmod(0o755 if name in COMMANDS else 0o644)
+        digests[name] = hashlib.sha256(data).hexdigest()
+    return digests

@@ -16,6 +16,10 @@ A prebuild only fills the cache. A build that fails here is neither stored nor
 reported: its scenario builds it again on its own turn, and its own compiler
 error is the verdict, exactly as without a prebuild. A prebuild that kills or
 hangs the guest leaves the scenarios to build on their own turns in a new guest.
+
+Builds side by side must not reach into each other: each writes its tar to a
+name of its own (lab.guestvm.build_steps.private_name) and seals it, and the
+host stores only a build whose seal matches its key.
 """
 
 from __future__ import annotations
@@ -25,17 +29,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from lab.cache.build_cache import BuildCache
+from lab.cache.build_cache import BuildCache, BuildInputs, SourceError
 from lab.guestvm.build_steps import (
     STEP_TIMEOUT_S,
+    BootVmlinuxH,
     BuildStep,
+    Seal,
+    Shell,
     build_steps,
-    dump_vmlinux_h_command,
+    in_clean_env,
     keep_build,
+    private_name,
+    step_command,
 )
-from lab.guestvm.console import CommandResult
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, guest_build_dir, stage_sources
@@ -46,21 +53,24 @@ DONE = "built"
 UPTIME = "cut -d' ' -f1 /proc/uptime"  # when a job started and ended, on the guest's clock
 
 
-class Shell(Protocol):
-    """The guest's console, as far as a prebuild uses it."""
-
-    def run(self, command: str, timeout: float) -> CommandResult: ...
-
-
 @dataclass(frozen=True)
 class Job:
     """One scenario's build, run ahead: where, from what, under which cache key."""
 
     name: str
     program: str  # the scenario's program directory, as the scenario names it
-    key: str
+    inputs: BuildInputs
     steps: tuple[BuildStep, ...]
-    needs_vmlinux_h: bool
+    vmlinux_h: str | None  # where the build wants vmlinux.h, if it does
+    archive: str = field(default_factory=private_name)  # its tar's name: its own
+
+    @property
+    def key(self) -> str:
+        return self.inputs.key()
+
+    @property
+    def needs_vmlinux_h(self) -> bool:
+        return self.vmlinux_h is not None
 
 
 @dataclass(frozen=True)
@@ -70,28 +80,34 @@ class PrebuildReport:
     seconds: float
     # each job's start and end in guest uptime seconds, as the job wrote them
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # builds that finished but were not stored: why (their seal did not match the key)
+    refused: dict[str, str] = field(default_factory=dict)
 
     def describe(self, line: str, jobs: int) -> str:
         failed = (f"; {len(self.failed)} failed ({', '.join(self.failed)}): each builds again "
                   "on its own turn, which reports why") if self.failed else ""
+        refused = "".join(f"\n  {name}: {why}" for name, why in self.refused.items())
         return (f"kernel {line}: built {len(self.built)} tutorial(s) ahead, {jobs} at a time, "
-                f"in {self.seconds:.1f} s{failed}")
+                f"in {self.seconds:.1f} s{failed}{refused}")
 
 
-def planned_jobs(scenarios: Sequence[Scenario], key_of: Callable[[Scenario], str],
+def planned_jobs(scenarios: Sequence[Scenario], inputs_of: Callable[[Scenario], BuildInputs],
                  builds: BuildCache, line: str) -> list[Job]:
     """The scenarios that build something the cache does not hold, each once, in
     order; not those expected to fail their build on this line (built ahead, they
-    would only fail twice: 30 s of kprobe-link on 7.2 under emulation)."""
+    would only fail twice: 30 s of kprobe-link on 7.2 under emulation), nor those
+    whose sources are refused (their own turn says why)."""
     jobs: dict[str, Job] = {}
     for scenario in scenarios:
         if not scenario.build or scenario.name in jobs or _fails_build_on(scenario, line):
             continue
-        key = key_of(scenario)
-        if builds.lookup(key) is None:
-            jobs[scenario.name] = Job(scenario.name, scenario.program, key,
-                                      tuple(build_steps(scenario)),
-                                      scenario.vmlinux_h is not None)
+        try:
+            inputs = inputs_of(scenario)
+        except SourceError:
+            continue
+        if builds.lookup(inputs.key()) is None:
+            jobs[scenario.name] = Job(scenario.name, scenario.program, inputs,
+                                      tuple(build_steps(scenario)), scenario.vmlinux_h)
     return list(jobs.values())
 
 
@@ -101,33 +117,33 @@ def _fails_build_on(scenario: Scenario, line: str) -> bool:
 
 
 def job_script(job: Job) -> str:
-    """The build of one scenario as a bash script (the console's shell, so a
-    command means what it means on the scenario's own turn): in the directory
-    its own turn builds in, the same steps, then its tar and the done mark; the
-    directory is removed whatever happened."""
+    """The build of one scenario as a bash script: in the directory its own turn
+    builds in, the same steps run the same way (lab.guestvm.build_steps), then its
+    seal and tar (to its own name) and the done mark; the directory is removed
+    whatever happened."""
     where, out = guest_build_dir(job.name), f"{GUEST_WORK_DIR}/{PREBUILD}/{job.name}"
     log = f"{out}/build.log"
+    seal = Seal.of(job.inputs, job.vmlinux_h, None).command(f"{out}/{job.archive}")
     chain = [f"rm -rf {where}", f"mkdir -p {where}", f"cd {where}",
              f"cp -r {GUEST_RO_DIR}/src/{job.name}/. .",
-             *(f"( {step.command} ) >> {log} 2>&1" for step in job.steps),
-             f"tar -cf {out}/build.tar ."]
-    lines = [f"mkdir -p {out} && {UPTIME} > {out}/started",
+             *(step_command(step, log) for step in job.steps),
+             f"{seal} > {out}/seal"]
+    lines = [f"rm -rf {out} && mkdir -p {out} && {UPTIME} > {out}/started",
              "if " + " &&\n   ".join(chain) + f"\nthen echo {DONE} > {out}/status; fi",
              f"cd / && rm -rf {where}; {UPTIME} > {out}/finished"]
     return "\n".join(lines) + "\n"
 
 
 def driver_command(jobs: Sequence[Job], parallel: int) -> str:
-    """One console command: vmlinux.h first if a job wants it (jobs would race to
-    make it), then the jobs, `parallel` at a time."""
+    """One console command: the jobs, `parallel` at a time, in a clean environment
+    (nothing an earlier cell exported reaches them: BASH_ENV, PATH, ...)."""
     names = " ".join(shlex.quote(job.name) for job in jobs)
-    first = f"{dump_vmlinux_h_command()}; " if any(j.needs_vmlinux_h for j in jobs) else ""
-    return (f"{first}printf '%s\\n' {names} | "
-            f"xargs -P {parallel} -I@ bash {GUEST_RO_DIR}/{PREBUILD}/@.sh >/dev/null 2>&1; true")
+    run = in_clean_env(f"xargs -P {parallel} -I@ bash {GUEST_RO_DIR}/{PREBUILD}/@.sh")
+    return f"printf '%s\\n' {names} | {run} >/dev/null 2>&1; true"
 
 
 def driver_timeout(jobs: Sequence[Job]) -> float:
-    """Every step at its own limit, one after another, and vmlinux.h."""
+    """Every step at its own limit, one after another, and the seal."""
     return STEP_TIMEOUT_S * (sum(len(job.steps) for job in jobs) + 1)
 
 
@@ -135,13 +151,15 @@ class Prebuilder:
     """Runs the planned jobs in the guest and stores what they built."""
 
     def __init__(self, console: Shell, run_dir: Path, project: Path,
-                 builds: BuildCache, release: str, parallel: int) -> None:
+                 builds: BuildCache, release: str, parallel: int,
+                 vmlinux_h: BootVmlinuxH) -> None:
         self.console = console
         self.run_dir = run_dir
         self.project = project
         self.builds = builds
         self.release = release
         self.parallel = parallel
+        self.vmlinux_h = vmlinux_h  # the boot's, dumped before the jobs if one wants it
 
     def run(self, jobs: Sequence[Job]) -> PrebuildReport:
         """Build the jobs in the guest (raises GuestError if it dies or does not
@@ -152,14 +170,19 @@ class Prebuilder:
         for job in jobs:
             stage_sources(self.run_dir, job.name, self.project / job.program)
             (scripts / f"{job.name}.sh").write_text(job_script(job))
+        digest = self.vmlinux_h.digest() if any(j.needs_vmlinux_h for j in jobs) else None
         self.console.run(driver_command(jobs, self.parallel),
                          driver_timeout(jobs))
         built: list[str] = []
         failed: list[str] = []
+        refused: dict[str, str] = {}
         for job in jobs:
-            (built if self._store(job) else failed).append(job.name)
+            why = self._store(job, digest)
+            (failed if why is not None else built).append(job.name)
+            if why:
+                refused[job.name] = why
         return PrebuildReport(tuple(built), tuple(failed), time.monotonic() - started,
-                              self._spans(jobs))
+                              self._spans(jobs), refused)
 
     def _spans(self, jobs: Sequence[Job]) -> dict[str, tuple[float, float]]:
         """When each job ran, on the guest's clock (jobs that wrote no times left out)."""
@@ -173,11 +196,14 @@ class Prebuilder:
                 continue
         return spans
 
-    def _store(self, job: Job) -> bool:
-        """Keep a job's tar if the job said it finished; whether it did."""
+    def _store(self, job: Job, vmlinux_h: str | None) -> str | None:
+        """Keep a job's tar if the job said it finished and its seal matches its key:
+        None when stored, '' when the build failed, else why it was not stored."""
         share, out = self.run_dir / SHARE_DIR, f"{PREBUILD}/{job.name}"
         if read_untrusted(share, f"{out}/status").strip() != DONE:
-            return False
-        return keep_build(self.builds, share, f"{out}/build.tar", job.key, {
+            return ""
+        why = keep_build(self.builds, share, f"{out}/{job.archive}", job.key, {
             "scenario": job.name, "release": self.release, "ahead_of_its_turn": True,
-            "build_log": read_untrusted(share, f"{out}/build.log")[-6000:]})
+            "build_log": read_untrusted(share, f"{out}/build.log")[-6000:]},
+            Seal.of(job.inputs, job.vmlinux_h, vmlinux_h), read_untrusted(share, f"{out}/seal"))
+        return why or None

@@ -9,14 +9,25 @@ link created, or a bcc script's header after attach_*), never after a sleep.
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
+from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
-from lab.guestvm.build_steps import STEP_TIMEOUT_S, BuildStep, build_steps, keep_build
+from lab.guestvm.build_steps import (
+    MISSING,
+    STEP_TIMEOUT_S,
+    BootVmlinuxH,
+    BuildStep,
+    Seal,
+    build_steps,
+    keep_build,
+    private_name,
+    step_command,
+)
 from lab.guestvm.console import new_marker, typed
 from lab.guestvm.guest_files import install_guest_files
 from lab.guestvm.vm import GuestVM
@@ -42,7 +53,8 @@ POLL_S = 0.05  # host-side reads of the shared logs: cheap, so a ready line is s
 # their bytecode (compiled once per boot, not on every run). Not through
 # PYTHONPYCACHEPREFIX: with it set python3 ignores the root's own bytecode, and
 # every boot compiled the standard library and bcc again (4 s of the first
-# ecli run under emulation, more for the first bcc tutorial).
+# ecli run under emulation, more for the first bcc tutorial). Builds do not use
+# this copy, which any cell can change, but the read-only share's (BUILD_TOOLS).
 GUEST_TOOLS = "/tmp/lab-tools"
 GUEST_TOOLS_SETUP = f"rm -rf {GUEST_TOOLS} && cp -r {GUEST_RO_DIR}/bin {GUEST_TOOLS}"
 UNLOAD_POLL_S = 0.2  # each look runs bpftool in the guest
@@ -79,12 +91,13 @@ class ScenarioRunner:
         self.ro_dir = ro_dir
         self.builds = builds
         self.toolchain = toolchain
-        install_guest_files(ro_dir)
+        self.tools = install_guest_files(ro_dir)  # their digests: in every build's key
+        self.vmlinux_h = BootVmlinuxH(vm.console)
         # one round trip: the tools on PATH, and the kernel's BTF digest (build keys)
         output = vm.console.check(
             f"{GUEST_TOOLS_SETUP}; export PATH={GUEST_TOOLS}:$PATH PYTHONUNBUFFERED=1; "
-            "sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo no-btf", 30)
-        self.kernel_btf = output.split()[0] if output.split() else "no-btf"
+            f"sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo {MISSING}", 30)
+        self.kernel_btf = output.split()[0] if output.split() else MISSING
         self.baseline_programs = self._programs_loaded()
         self.needs_reboot = False
 
@@ -220,16 +233,26 @@ class ScenarioRunner:
         if missing:
             raise StageFailed(describe_missing(self.vm.spec.release, missing, {}))
 
-    def build_key(self, scenario: Scenario) -> str:
-        """The build cache's key of the scenario's build in this guest."""
+    def build_inputs(self, scenario: Scenario) -> BuildInputs:
+        """What the scenario's build in this guest is made from (SourceError: its
+        sources are refused)."""
         return BuildInputs(source_digests(self.project / scenario.program), scenario.build,
                            scenario.vmlinux_h, self.vm.spec.release, self.kernel_btf,
-                           self.toolchain).key()
+                           self.toolchain, self.tools)
+
+    def build_key(self, scenario: Scenario) -> str:
+        """The build cache's key of the scenario's build in this guest."""
+        return self.build_inputs(scenario).key()
 
     def _build(self, scenario: Scenario, work: Workspace) -> str | None:
         """Build in the guest, or reuse a stored build of the very same inputs
-        (lab.cache.build_cache); the key when reused. A successful build is stored."""
-        key = self.build_key(scenario)
+        (lab.cache.build_cache); the key when reused. A successful build is stored
+        if its seal matches its key (lab.guestvm.build_steps)."""
+        try:
+            inputs = self.build_inputs(scenario)
+        except SourceError as error:
+            raise StageFailed(str(error)) from error
+        key = inputs.key()
         console = self.vm.console
         fresh = f"rm -rf {work.guest} && mkdir -p {work.guest} && cd {work.guest}"
         stored = self.builds.lookup(key) if self.builds is not None and scenario.build else None
@@ -239,31 +262,41 @@ class ScenarioRunner:
             shutil.copyfile(stored, offered)
             console.check(f"{fresh} && tar -xf {GUEST_RO_DIR}/builds/{scenario.name}.tar && "
                           f"echo 'lab: reused the stored build {key[:16]} (same sources, "
-                          "commands, kernel BTF and toolchain)' > " + work.guest_log("build"), 120)
+                          "commands, lab tools, kernel BTF and toolchain)' > "
+                          + work.guest_log("build"), 120)
             return key
+        vmlinux_h = self.vmlinux_h.digest() if scenario.vmlinux_h is not None else None
+        if scenario.vmlinux_h is not None and vmlinux_h is None:
+            raise StageFailed("bpftool could not dump the kernel's BTF as vmlinux.h:\n"
+                              + self.vmlinux_h.failure)
         console.check(f"{fresh} && cp -r {work.guest_src}/. .", 60)
         for step in build_steps(scenario):
             self._build_command(work, step)
         if self.builds is not None and scenario.build:
-            self._store_build(scenario, work, key)
+            self._store_build(scenario, work, key, Seal.of(inputs, scenario.vmlinux_h, vmlinux_h))
         return None
 
     def _build_command(self, work: Workspace, step: BuildStep) -> None:
-        result = self.vm.console.run(f"( {step.command} ) >> {work.guest_log('build')} 2>&1",
-                                     STEP_TIMEOUT_S)
+        result = self.vm.console.run(step_command(step, work.guest_log("build")), STEP_TIMEOUT_S)
         if result.status != 0:
             raise StageFailed(f"build command {step.what} exited {result.status}:\n"
                               + work.read("build")[-3000:])
 
-    def _store_build(self, scenario: Scenario, work: Workspace, key: str) -> None:
-        """The build directory as a tar the guest writes; the host stores its bytes."""
-        archive = f"out/{scenario.name}/build.tar"
-        if self.vm.console.run(f"tar -cf {GUEST_WORK_DIR}/{archive} .", 120).status != 0:
+    def _store_build(self, scenario: Scenario, work: Workspace, key: str, seal: Seal) -> None:
+        """The build directory as a tar the guest writes to a name of its own, with
+        its seal; the host stores its bytes if the seal matches the key, and says
+        in the build log why not otherwise."""
+        archive = f"out/{scenario.name}/{private_name()}"
+        sealed = self.vm.console.run(
+            f"cd {work.guest} && {seal.command(f'{GUEST_WORK_DIR}/{archive}')}", 120)
+        if sealed.status != 0 or self.builds is None:
             return
-        if self.builds is not None:
-            keep_build(self.builds, self.run_dir / SHARE_DIR, archive, key,
-                       {"scenario": scenario.name, "release": self.vm.spec.release,
-                        "build_log": work.read("build")[-LOG_TAIL_CHARS:]})
+        why = keep_build(self.builds, self.run_dir / SHARE_DIR, archive, key,
+                         {"scenario": scenario.name, "release": self.vm.spec.release,
+                          "build_log": work.read("build")[-LOG_TAIL_CHARS:]},
+                         seal, sealed.output)
+        if why:
+            self.vm.console.run(f"echo {shlex.quote(why)} >> {work.guest_log('build')}", 30)
 
     def _start_loader(self, scenario: Scenario, work: Workspace) -> int:
         """Start the loader in the background, on an empty trace buffer; its pid."""

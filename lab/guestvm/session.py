@@ -174,7 +174,8 @@ class KernelLab:
         runner, vm = self._runner, self._vm
         if runner is None or vm is None or runner.builds is None or not runner.usable:
             return None
-        jobs = [job for job in planned_jobs(scenarios, runner.build_key, runner.builds, self.line)
+        jobs = [job for job in planned_jobs(scenarios, runner.build_inputs, runner.builds,
+                                            self.line)
                 if job.key not in self._tried_ahead]
         if not jobs:
             return None
@@ -183,7 +184,7 @@ class KernelLab:
         print(f"kernel {self.line}: building {len(jobs)} tutorial(s) ahead, {parallel} at a "
               f"time: {', '.join(job.name for job in jobs)}", file=sys.stderr, flush=True)
         builder = Prebuilder(vm.console, self.work_dir, self.settings.project, runner.builds,
-                             vm.spec.release, parallel)
+                             vm.spec.release, parallel, runner.vmlinux_h)
         try:
             report = builder.run(jobs)
         except GuestError as error:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,13 @@ from lab.cache.build_cache import (
     source_digests,
     toolchain_digest,
 )
+from lab.errors import LabError
+from lab.guestvm import guest_files
+from lab.guestvm.console import CommandResult
+from lab.guestvm.runner import ScenarioRunner
+from lab.scenario import load_scenarios
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 SOURCES = {
     "minimal.bpf.c": b"SEC(\"tp/syscalls/sys_enter_write\")\nint handle(void *ctx) { return 0; }\n",
@@ -40,7 +49,8 @@ def program(tmp_path: Path) -> Path:
 def inputs_of(program: Path) -> BuildInputs:
     return BuildInputs(sources=source_digests(program), commands=("make",),
                        vmlinux_h="vmlinux.h", release="6.1.0-99-amd64",
-                       kernel_btf="b" * 64, toolchain="t" * 64)
+                       kernel_btf="b" * 64, toolchain="t" * 64,
+                       tools={"ecc.py": "e" * 64, "ecc": "w" * 64})
 
 
 # --- the key -------------------------------------------------------------------
@@ -71,7 +81,7 @@ def move_file(program: Path) -> None:
 
 
 def add_link(program: Path) -> None:
-    (program / "vmlinux.h").symlink_to("/tmp/lab-kernel/vmlinux.h")
+    (program / "alias.h").symlink_to("include/helpers.h")
 
 
 SOURCE_CHANGES: list[Callable[[Path], None]] = [
@@ -97,6 +107,9 @@ def test_any_change_to_the_sources_changes_the_key(program: Path,
     ("release", "6.1.0-100-amd64"),
     ("kernel_btf", "c" * 64),
     ("toolchain", "u" * 64),
+    ("tools", {"ecc.py": "f" * 64, "ecc": "w" * 64}),
+    ("tools", {"ecc.py": "e" * 64, "ecc": "w" * 64, "ecli.py": "l" * 64}),
+    ("tools", {}),
 ])
 def test_any_other_input_changes_the_key(program: Path, field: str, value: Any) -> None:
     inputs = inputs_of(program)
@@ -127,19 +140,65 @@ def test_source_digests_cover_nested_files_by_relative_path(program: Path) -> No
                        for relative, content in SOURCES.items()}
 
 
-def test_links_are_described_by_their_target_not_followed(program: Path) -> None:
+def test_a_link_is_keyed_by_the_bytes_a_copy_of_the_directory_holds(program: Path,
+                                                                    tmp_path: Path) -> None:
     (program / "link.h").symlink_to("include/helpers.h")
-    (program / "dangling.h").symlink_to("no/such/file.h")
-    (program / "dirlink").symlink_to("include")
-    digests = source_digests(program)
-    assert digests["link.h"] == "-> include/helpers.h"
-    assert digests["dangling.h"] == "-> no/such/file.h"
-    assert digests["dirlink"] == "-> include"
-    assert not any(path.startswith("dirlink/") for path in digests), "a link was followed"
+    (program / "include" / "chain.h").symlink_to("../link.h")
+    copy = tmp_path / "copy"
+    shutil.copytree(program, copy)  # as the lab stages the sources for the guest
+    assert not (copy / "link.h").is_symlink()
+
+    assert source_digests(program) == source_digests(copy), "the key is not the copy's"
     before = inputs_of(program).key()
     (program / "link.h").unlink()
     (program / "link.h").symlink_to("include/deeper/more.h")
     assert inputs_of(program).key() != before
+
+
+def link_out_absolute(program: Path, outside: Path) -> None:
+    (program / "shadow.h").symlink_to(outside)
+
+
+def link_out_relative(program: Path, outside: Path) -> None:
+    (program / "include" / "up.h").symlink_to(os.path.relpath(outside, program / "include"))
+
+
+def link_out_through_a_link(program: Path, outside: Path) -> None:
+    (program / "hop.h").symlink_to(outside)
+    (program / "include" / "via.h").symlink_to("../hop.h")
+
+
+def link_out_through_a_directory_link(program: Path, outside: Path) -> None:
+    (program / "etc").symlink_to(outside.parent)
+
+
+def link_dangling(program: Path, outside: Path) -> None:
+    (program / "dangling.h").symlink_to("no/such/file.h")
+
+
+def link_to_a_directory_inside(program: Path, outside: Path) -> None:
+    (program / "dirlink").symlink_to("include")
+
+
+def special_file(program: Path, outside: Path) -> None:
+    os.mkfifo(program / "pipe")
+
+
+REFUSED: list[Callable[[Path, Path], None]] = [
+    link_out_absolute, link_out_relative, link_out_through_a_link,
+    link_out_through_a_directory_link, link_dangling, link_to_a_directory_inside, special_file,
+]
+
+
+@pytest.mark.parametrize("plant", REFUSED, ids=lambda plant: plant.__name__)
+def test_what_a_copy_would_not_take_as_the_directorys_own_bytes_is_refused(
+        program: Path, tmp_path: Path, plant: Callable[[Path, Path], None]) -> None:
+    outside = tmp_path / "host" / "shadow"  # a host file, as /etc/shadow would be
+    outside.parent.mkdir()
+    outside.write_bytes(b"root:$6$secret:19000:0:99999:7:::\n")
+    plant(program, outside)
+    with pytest.raises(LabError, match="tutorial's directory"):
+        source_digests(program)
 
 
 def test_toolchain_digest_is_the_sha256_of_dpkg_status(tmp_path: Path) -> None:
@@ -230,3 +289,49 @@ def test_a_build_log_that_is_not_text_reads_as_empty(tmp_path: Path, log: object
     cache.store(KEY, TAR, about)
     assert cache.lookup(KEY) is not None
     assert cache.build_log(KEY) == ""
+
+
+# --- the lab's guest tools are in the key ------------------------------------------
+
+class KeyOnlyConsole:
+    """Answers the runner's setup: the kernel's BTF digest, no programs loaded."""
+
+    def check(self, command: str, timeout: float) -> str:
+        return "b" * 64 + "  /sys/kernel/btf/vmlinux\n"
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        return CommandResult(0, "0\n")
+
+
+@dataclasses.dataclass
+class KeyOnlyVM:
+    console: KeyOnlyConsole = dataclasses.field(default_factory=KeyOnlyConsole)
+    spec: Any = dataclasses.field(
+        default_factory=lambda: dataclasses.make_dataclass("Spec", ["release"])("6.1.0-99-amd64"))
+
+
+def key_with_guest_tools(tools: Path, program: Path, run_dir: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> str:
+    """The runner's key of a build of program, the lab's guest tools read from tools."""
+    monkeypatch.setattr(guest_files.resources, "files", lambda package: tools)
+    (run_dir / "ro").mkdir(parents=True)
+    runner = ScenarioRunner(KeyOnlyVM(), program.parent, {}, run_dir,  # type: ignore[arg-type]
+                            run_dir / "ro", BuildCache(run_dir / "cache"), "t" * 64)
+    scenario = dataclasses.replace(load_scenarios(PROJECT / "scenarios")[0],
+                                   program=program.name, build=("ecc prog.bpf.c",))
+    return runner.build_key(scenario)
+
+
+@pytest.mark.parametrize("tool", guest_files.MODULES)
+def test_a_change_to_any_guest_tool_changes_the_key(program: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     tool: str) -> None:
+    shipped = PROJECT / "lab" / "guest"
+    changed = tmp_path / "changed-tools"
+    shutil.copytree(shipped, changed)
+    (changed / tool).write_bytes((changed / tool).read_bytes() + b"\n# a fix\n")
+
+    before = key_with_guest_tools(shipped, program, tmp_path / "run-1", monkeypatch)
+    assert key_with_guest_tools(shipped, program, tmp_path / "run-2", monkeypatch) == before
+    assert key_with_guest_tools(changed, program, tmp_path / "run-3", monkeypatch) != before, \
+        f"a build made with the old {tool} would be reused"
