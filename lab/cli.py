@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from lab import interrupts
 from lab.cache.apt_sources import debian_mirror
-from lab.cache.catalog import load_catalog, load_lock, locked, write_lock
+from lab.cache.catalog import LockedKernel, load_catalog, load_lock, write_lock
 from lab.cache.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
 from lab.cache.rootfs import build_rootfs, cached_rootfs, describe_packages, load_recipe
 from lab.docs.cli import add_docs_commands
@@ -17,6 +19,7 @@ from lab.doctor import doctor
 from lab.errors import LabError
 from lab.guestvm.session import KernelLab, guest_spec, prepare
 from lab.guestvm.vng_command import vng_command
+from lab.kernel_choice import KernelArgument, parse_kernels
 from lab.matrix import default_jobs, merge_files, run_matrix
 from lab.scenario import chosen_scenarios, load_scenarios
 from lab.settings import Settings
@@ -25,18 +28,27 @@ from lab.verdicts.report import failure_text, summary_line
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command. Kernel lines are parsed with the arguments (KernelArgument);
+    SIGTERM and SIGHUP (a closed terminal) stop a command as Ctrl-C does, so its
+    guest is powered off on the way out (lab.interrupts)."""
+    settings = functools.cache(Settings.from_env)
+    stopper = interrupts.StopOnce()
+    previous = interrupts.install(stopper)
     try:
-        return int(args.handler(args, Settings.from_env()) or 0)
+        args = _parser(KernelArgument(settings)).parse_args(argv)
+        return int(args.handler(args, settings()) or 0)
     except LabError as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("lab: interrupted", file=sys.stderr)
+        print(f"lab: {stopper.describe() or 'interrupted'}", file=sys.stderr)
         return 130
+    finally:
+        interrupts.restore(previous)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
+    """kernel: the `type=` of every argument naming a kernel line."""
     parser = argparse.ArgumentParser(prog="lab", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -48,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("lines", nargs="*", help="lines to re-pin (default: all)")
     lock.set_defaults(handler=_kernels_lock)
     fetch = kernel_commands.add_parser("fetch", help="download, verify and unpack pinned kernels")
-    fetch.add_argument("lines", nargs="+")
+    fetch.add_argument("lines", nargs="+", type=kernel)
     fetch.set_defaults(handler=_kernels_fetch)
 
     rootfs = commands.add_parser("rootfs", help="the guest root filesystem")
@@ -65,15 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=lambda a, s: doctor(a.install, tests=a.tests))
 
     prep = commands.add_parser("prepare", help="fetch, build and probe everything a line needs")
-    prep.add_argument("--kernel", required=True)
+    prep.add_argument("--kernel", required=True, type=kernel)
     prep.set_defaults(handler=_prepare)
 
     shell = commands.add_parser("shell", help="an interactive shell in a guest")
-    shell.add_argument("--kernel", required=True)
+    shell.add_argument("--kernel", required=True, type=kernel)
     shell.set_defaults(handler=_shell)
 
     matrix = commands.add_parser("matrix", help="every line x every tutorial, one report")
-    matrix.add_argument("lines", nargs="*", help="kernel lines (default: every locked line)")
+    matrix.add_argument("lines", nargs="*", type=kernel,
+                        help="kernel lines (default: every line of the catalog)")
     matrix.add_argument("--jobs", type=int, default=default_jobs(),
                         help="lines run at once (default: one per core)")
     matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -86,11 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     run = commands.add_parser("run", help="run scenarios on a kernel without pytest")
-    run.add_argument("--kernel", required=True)
+    run.add_argument("--kernel", required=True, type=kernel)
     run.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     run.set_defaults(handler=_run)
 
-    add_docs_commands(commands)  # lab docs check|verify|extract|accept
+    add_docs_commands(commands, kernel)  # lab docs check|verify|extract|accept
     return parser
 
 
@@ -123,11 +136,10 @@ def _kernels_lock(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
-    lock = load_lock(settings.lock_file)
     mirror = debian_mirror()
-    for line in args.lines:
-        build = fetch_kernel(settings.cache, mirror, locked(lock, line))
-        print(f"{line}: {build.image}")
+    for kernel in args.lines:
+        build = fetch_kernel(settings.cache, mirror, kernel)
+        print(f"{kernel.line}: {build.image}")
 
 
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
@@ -145,13 +157,13 @@ def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:
     prepared = prepare(settings, args.kernel)
-    print(f"kernel {args.kernel}: {prepared.kernel.release}, root {prepared.rootfs.name}, "
+    print(f"kernel {args.kernel.line}: {prepared.kernel.release}, root {prepared.rootfs.name}, "
           f"acceleration {prepared.accel.accel} ({prepared.accel.reason})")
 
 
 def _shell(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare(settings, args.kernel)
-    work = settings.output / "shell" / args.kernel
+    work = settings.output / "shell" / args.kernel.line
     work.mkdir(parents=True, exist_ok=True)
     print(f"kernel {prepared.kernel.release} under {prepared.accel.accel}; {work} is /lab in the "
           "guest; leave with `echo o > /proc/sysrq-trigger` or Ctrl-a x", file=sys.stderr)
@@ -160,14 +172,15 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _matrix(args: argparse.Namespace, settings: Settings) -> int:
-    lines = args.lines or sorted(load_lock(settings.lock_file))
-    scenarios = chosen_scenarios(
-        load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys()),
-        args.scenario)
-    cells = run_matrix(settings, lines, max(1, args.jobs),
+    catalog = load_catalog(settings.catalog_file)
+    kernels: list[LockedKernel] = args.lines or parse_kernels(
+        ["all"], catalog, load_lock(settings.lock_file))
+    scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir, catalog.keys()),
+                                 args.scenario)
+    cells = run_matrix(settings, kernels, max(1, args.jobs),
                        [s.name for s in scenarios] if args.scenario else ())
     print(markdown(cells))
-    expected_cells = len(lines) * len(scenarios)
+    expected_cells = len(kernels) * len(scenarios)
     return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1
 
 
@@ -176,18 +189,19 @@ def _report(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    scenarios = [s for s in load_scenarios(settings.scenarios_dir,
-                                           load_catalog(settings.catalog_file).keys())
-                 if not args.scenarios or s.name in args.scenarios]
+    scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
+                                                load_catalog(settings.catalog_file).keys()),
+                                 args.scenarios)
     failed = 0
+    line = args.kernel.line
     with KernelLab(settings, args.kernel) as lab:
         lab.prebuild(scenarios)
         for scenario in scenarios:
             outcome = lab.run(scenario)
-            print(summary_line(outcome, args.kernel), flush=True)
+            print(summary_line(outcome, line), flush=True)
             if not outcome.passed:
                 failed += 1
-                print(failure_text(outcome, args.kernel), file=sys.stderr)
+                print(failure_text(outcome, line), file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -4,7 +4,7 @@ The local twin of the GitHub Actions matrix: each line runs in its own pytest
 process (the same command `tox -e kernel-<line>` runs), concurrently when the
 machine has the cores for it, then the columns are merged into one report.
 
-Ctrl-C or SIGTERM stops it cleanly: the signal goes on to every running pytest
+Ctrl-C, SIGTERM or SIGHUP stops it cleanly: the signal goes on to every running pytest
 (each powers its guest off and writes its column), no further line starts, and
 the columns that exist are still merged into the report.
 """
@@ -23,6 +23,8 @@ from types import FrameType
 from typing import IO
 
 from lab import interrupts
+from lab.cache.catalog import LockedKernel
+from lab.errors import LabError
 from lab.guestvm.session import prepare
 from lab.settings import Settings
 from lab.verdicts.matrix_report import column_path, merge, read_json, write_reports
@@ -79,8 +81,11 @@ class Children:
                 self._running.remove(child)
 
     def forward(self, signum: int, frame: FrameType | None) -> None:
-        """The matrix's SIGINT/SIGTERM handler: pass the signal on, raise nothing,
-        so the matrix waits for its children and merges what they wrote."""
+        """The matrix's SIGINT/SIGTERM/SIGHUP handler: pass the signal on, raise
+        nothing, so the matrix waits for its children and merges what they wrote
+        (after a closed terminal, into /dev/null instead of a failing terminal)."""
+        if signum == signal.SIGHUP:
+            interrupts.silence_hung_up_terminals()
         self.stopped_by = signum
         with self._lock:
             for child in self._running:
@@ -88,13 +93,15 @@ class Children:
                     child.send_signal(signum)
 
 
-def run_matrix(settings: Settings, lines: Sequence[str], jobs: int,
+def run_matrix(settings: Settings, kernels: Sequence[LockedKernel], jobs: int,
                scenarios: Sequence[str] = ()) -> list[Cell]:
     """Prepare every line first (downloads and the shared root are built once),
     then run the lines' tests and merge their report columns, also when stopped
-    by a signal (then KeyboardInterrupt follows, once the report is written)."""
-    for line in lines:
-        prepare(settings, line)
+    by a signal (then KeyboardInterrupt follows, once the report is written).
+    The lines are the lock's entries (lab.kernel_choice), checked before this."""
+    for kernel in kernels:
+        prepare(settings, kernel)
+    lines = [kernel.line for kernel in kernels]
     columns = [column_path(settings.output, line) for line in lines]
     for column in columns:
         column.unlink(missing_ok=True)
@@ -149,6 +156,13 @@ def _run_line(settings: Settings, line: str, children: Children,
 
 
 def merge_files(paths: Sequence[Path], output: Path) -> str:
+    """`lab report`: the columns merged into output/lab-report.md and .json; a column
+    that is not one, or an output that cannot be written, is a LabError naming it."""
     cells = merge(read_json(paths))
-    md, _ = write_reports(output, cells)
-    return md.read_text()
+    if output.exists() and not output.is_dir():
+        raise LabError(f"{output}: not a directory (--out names where lab-report.md goes)")
+    try:
+        md, _ = write_reports(output, cells)
+        return md.read_text(encoding="utf-8")
+    except OSError as error:
+        raise LabError(f"cannot write the report into {output}: {error}") from error

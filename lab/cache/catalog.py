@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +24,9 @@ LOCK_HEADER = (
     "# Written by `lab kernels lock`: pins every kernel line. Edit the catalog, not this.\n"
 )
 HEADER_DEPENDENCY = re.compile(r"linux-(headers|kbuild)-.*")
+# A line's name becomes one directory (lab-output/runs/<line>) and one file name
+# (report/<line>.json): no separator, no leading dot, nothing a shell or a path reads.
+LINE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def load_catalog(path: Path) -> dict[str, KernelLine]:
         raise LabError(f"{path}: needs at least one [lines.\"X.Y\"] table")
     catalog = {}
     for line, entry in lines.items():
+        _check_line_name(path, line)
         missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
         if missing:
             raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
@@ -97,10 +101,18 @@ def load_lock(path: Path) -> dict[str, LockedKernel]:
     lines = _read_toml(path).get("lines", {})
     if not isinstance(lines, dict):
         raise LabError(f"{path}: needs [lines.\"X.Y\"] tables; run `lab kernels lock`")
+    for line in lines:
+        _check_line_name(path, line)
     try:
         return {line: _locked_kernel(line, entry) for line, entry in lines.items()}
     except (TypeError, KeyError) as error:
         raise LabError(f"{path}: malformed entry ({error}); run `lab kernels lock`") from error
+
+
+def _check_line_name(path: Path, line: str) -> None:
+    if not LINE_NAME.fullmatch(line):
+        raise LabError(f"{path}: {line!r} is not a kernel line name (a letter or digit, then "
+                       "letters, digits, '.', '+', '_' or '-', at most 32)")
 
 
 def _locked_kernel(line: str, entry: dict[str, object]) -> LockedKernel:
@@ -115,6 +127,21 @@ def locked(lock: dict[str, LockedKernel], line: str) -> LockedKernel:
         known = ", ".join(sorted(lock)) or "none"
         raise LabError(f"kernel line {line!r} is not in the lock (locked: {known})")
     return lock[line]
+
+
+def locked_line(text: str, catalog: Mapping[str, KernelLine],
+                lock: Mapping[str, LockedKernel]) -> LockedKernel:
+    """The lock's entry of the line a user named: the one way a user's text becomes
+    a kernel line. Only a key of both files passes, so the line is safe to use as a
+    path (load_catalog and load_lock check their keys' shape); anything else is a
+    LabError naming the known lines."""
+    if text not in catalog:
+        raise LabError(f"no kernel line {text!r} in the catalog "
+                       f"(known: {', '.join(catalog) or 'none'})")
+    if text not in lock:
+        raise LabError(f"kernel line {text!r} is in the catalog but not pinned in the lock: "
+                       f"run `lab kernels lock {text}`")
+    return lock[text]
 
 
 def newest_image(kernel_line: KernelLine, records: Iterable[PackageRecord]) -> PackageRecord:

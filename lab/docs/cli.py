@@ -16,10 +16,11 @@ import argparse
 import difflib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lab.cache.catalog import LockedKernel
 from lab.docs.accept import accepted_text
 from lab.docs.extract import extract
 from lab.docs.findings import Finding, drifts, summary
@@ -28,13 +29,15 @@ from lab.docs.output import OutputCheck
 from lab.docs.static import DocCheck
 from lab.docs.verify import document_path, guess_scenarios, merge, run_check, static_check
 from lab.errors import LabError
+from lab.guest_text import visible
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.outcome import Outcome
 
 
-def add_docs_commands(commands: Any) -> None:
-    """Register `lab docs ...` on the `lab` command's subparsers."""
+def add_docs_commands(commands: Any, kernel: Callable[[str], LockedKernel]) -> None:
+    """Register `lab docs ...` on the `lab` command's subparsers; kernel parses a
+    --kernel value into the lock's entry (lab.kernel_choice.KernelArgument)."""
     docs = commands.add_parser("docs", help="check tutorial documents against programs and runs",
                                description=__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,11 +47,11 @@ def add_docs_commands(commands: Any) -> None:
     check.set_defaults(handler=docs_check)
     verify = actions.add_parser("verify", help="run the tutorial and check its documented output")
     _targets(verify, many=True)
-    verify.add_argument("--kernel", required=True, help="kernel line, e.g. 6.1")
+    verify.add_argument("--kernel", required=True, type=kernel, help="kernel line, e.g. 6.1")
     verify.set_defaults(handler=docs_verify)
     accept = actions.add_parser("accept", help="rewrite output samples from a real run")
     _targets(accept, many=True)
-    accept.add_argument("--kernel", required=True)
+    accept.add_argument("--kernel", required=True, type=kernel)
     accept.add_argument("--yes", action="store_true", help="write without asking")
     accept.set_defaults(handler=docs_accept)
     out = actions.add_parser("extract", help="write the program's files from the document")
@@ -95,7 +98,8 @@ def docs_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(drifts(c.findings) for c in checks) else 0
 
 
-def _run_all(scenarios: Sequence[Scenario], settings: Settings, kernel: str) -> dict[str, Outcome]:
+def _run_all(scenarios: Sequence[Scenario], settings: Settings,
+             kernel: LockedKernel) -> dict[str, Outcome]:
     from lab.guestvm.session import KernelLab  # the VM stack only when a run is asked for
 
     lab = KernelLab(settings, kernel)
@@ -106,7 +110,8 @@ def _run_all(scenarios: Sequence[Scenario], settings: Settings, kernel: str) -> 
             outcomes[scenario.name] = outcome
             state = "passed" if outcome.passed else f"failed at {outcome.stage}: " \
                 f"{outcome.message.strip()[:300]}"
-            print(f"{scenario.name} on {kernel}: program {state}", file=sys.stderr, flush=True)
+            print(visible(f"{scenario.name} on {kernel.line}: program {state}"),
+                  file=sys.stderr, flush=True)
     finally:
         lab.close()
     return outcomes
@@ -130,7 +135,7 @@ def docs_verify(args: argparse.Namespace, settings: Settings) -> int:
     for check, run, outcomes in _checked_runs(args, settings):
         findings = merge(check.findings, run.findings)
         _print(check, findings, run)
-        records.append(_record(check, findings, run, args.kernel, outcomes))
+        records.append(_record(check, findings, run, args.kernel.line, outcomes))
         programs_failed = [p.scenario for p in check.programs
                            if not outcomes[p.scenario].passed]
         if programs_failed:
@@ -152,7 +157,7 @@ def docs_accept(args: argparse.Namespace, settings: Settings) -> int:
                                                    check.label, f"{check.label} (accepted)"))
         if args.yes or (sys.stdin.isatty() and input(f"write {check.label}? [y/N] ") == "y"):
             check.document.path.write_text(new, encoding="utf-8")
-            print(f"{check.label}: samples rewritten from the run on {args.kernel}")
+            print(f"{check.label}: samples rewritten from the run on {args.kernel.line}")
         else:
             print(f"{check.label}: not written (--yes writes)")
     return 0
@@ -166,12 +171,26 @@ def docs_extract(args: argparse.Namespace, settings: Settings) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     if not files:
         raise LabError(f"{args.path}: no block names the file it shows")
-    for file in files:
-        target = out / file.name
+    targets = [(inside(out, file.name), file) for file in files]  # all checked, then written
+    for target, file in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(file.text, encoding="utf-8")
         print(f"{target}  <- {document.where(file.line)}")
     return 0
+
+
+def inside(directory: Path, name: str) -> Path:
+    """directory/name, for a file name a document chose: a relative path that stays
+    in directory (no absolute path, no `..`, no link out), else a LabError."""
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts:
+        raise LabError(f"the document names the file {name!r}: only a path inside "
+                       f"{directory} is written")
+    target = directory / relative
+    if not target.resolve().is_relative_to(directory.resolve()):
+        raise LabError(f"the document names the file {name!r}, which leads out of "
+                       f"{directory} through a link: not written")
+    return target
 
 
 def _print(check: DocCheck, findings: Sequence[Finding], run: OutputCheck) -> None:
@@ -182,9 +201,9 @@ def _print(check: DocCheck, findings: Sequence[Finding], run: OutputCheck) -> No
             print(f"  block {check.label}:{attribution.code.line} shows {attribution.label} "
                   f"(named by the {attribution.how})")
     for confirmation in sorted([*check.confirmations, *run.confirmations], key=lambda c: c.line):
-        print("  " + confirmation.text())
-    for finding in findings:
-        print("  " + finding.text().replace("\n", "\n    "))
+        print("  " + visible(confirmation.text()))
+    for finding in findings:  # a finding may quote what the run printed
+        print("  " + visible(finding.text()).replace("\n", "\n    "))
     print(f"  -> {summary(findings)}")
 
 

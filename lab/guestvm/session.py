@@ -7,7 +7,6 @@ pytest.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,12 +21,15 @@ from lab.cache.kernels import KernelBuild, fetch_kernel
 from lab.cache.rootfs import load_recipe
 from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
+from lab.guest_text import visible
 from lab.guestvm.accel import AccelChoice, choose_accel
 from lab.guestvm.prebuild import Prebuilder, PrebuildReport, planned_jobs
+from lab.guestvm.run_dir import RunDir
 from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.vm import GuestVM
 from lab.guestvm.vng_command import GuestSpec
 from lab.guestvm.workspace import share_dirs
+from lab.kernel_choice import choose_kernel
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
@@ -50,10 +52,12 @@ class Prepared:
     config: dict[str, str]
 
 
-def prepare(settings: Settings, line: str) -> Prepared:
-    """Fetch the pinned kernel, build the guest root, choose KVM or TCG (all cached)."""
+def prepare(settings: Settings, kernel: LockedKernel | str) -> Prepared:
+    """Fetch the pinned kernel, build the guest root, choose KVM or TCG (all cached).
+    A line given by name is looked up in the lock first."""
     lock = load_lock(settings.lock_file)
-    kernel = locked(lock, line)
+    if isinstance(kernel, str):
+        kernel = locked(lock, kernel)
     mirror = debian_mirror()
     build = fetch_kernel(settings.cache, mirror, kernel)
     config = parse_config(build.config.read_text())
@@ -101,12 +105,19 @@ class KernelLab:
     and the console, so the line still has its column in the report.
     """
 
-    def __init__(self, settings: Settings, line: str) -> None:
+    def __init__(self, settings: Settings, kernel: LockedKernel | str) -> None:
+        """kernel: the lock's entry (lab.kernel_choice), or a line's name, checked
+        against the catalog and the lock here, before anything touches the disk.
+        The line's run directory is this object's until close() (lab.guestvm.run_dir)."""
         self.settings = settings
-        self.line = line
-        self.work_dir = settings.output / "runs" / line
-        shutil.rmtree(self.work_dir, ignore_errors=True)
-        self.work_dir.mkdir(parents=True)
+        self.kernel = choose_kernel(settings, kernel) if isinstance(kernel, str) else kernel
+        self.line = self.kernel.line
+        self._run_dir = RunDir(settings.output, self.line)
+        try:
+            self.work_dir = self._run_dir.empty()
+        except LabError:
+            self._run_dir.release()
+            raise
         self.boots = 0
         self.failure: str | None = None
         self.failure_tail = ""
@@ -123,7 +134,7 @@ class KernelLab:
         """Prepare and boot; a failure is kept for every scenario, not raised."""
         try:
             if self.prepared is None:
-                self.prepared = prepare(self.settings, self.line)
+                self.prepared = prepare(self.settings, self.kernel)
             self._boot()
         except LabError as error:
             self._give_up(error)
@@ -141,15 +152,15 @@ class KernelLab:
 
     def _give_up(self, error: LabError) -> None:
         """The line cannot run: keep why (and the console) for every scenario."""
-        self.close()
+        self._power_off()
         what = "booted" if self.prepared else "prepared"
         self.failure = f"kernel {self.line} could not be {what}: {error}"
         self.failure_tail = error.console_tail if isinstance(error, GuestError) else ""
-        print(self.failure, file=sys.stderr, flush=True)
+        print(visible(self.failure), file=sys.stderr, flush=True)
 
     def _boot(self) -> None:
         assert self.prepared is not None
-        self.close()
+        self._power_off()
         self._runner = None
         share, ro = share_dirs(self.work_dir)
         spec = guest_spec(self.prepared, share, ro, self.settings.guest_append)
@@ -189,11 +200,11 @@ class KernelLab:
             report = builder.run(jobs)
         except GuestError as error:
             runner.needs_reboot = True
-            print(f"kernel {self.line}: building ahead stopped ({str(error)[:300]}); "
+            print(f"kernel {self.line}: building ahead stopped ({visible(str(error)[:300])}); "
                   "each tutorial builds on its own turn, in a new guest",
                   file=sys.stderr, flush=True)
             return None
-        print(report.describe(self.line, parallel), file=sys.stderr, flush=True)
+        print(visible(report.describe(self.line, parallel)), file=sys.stderr, flush=True)
         return report
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
@@ -214,10 +225,17 @@ class KernelLab:
         return Outcome(scenario.name, stage="boot", message=self.failure or "no guest",
                        console_tail=self.failure_tail, evidence=evidence)
 
-    def close(self) -> None:
+    def _power_off(self) -> None:
         if self._vm is not None:
             self._vm.close()
             self._vm = None
+
+    def close(self) -> None:
+        """Power the guest off and give the line's run directory up."""
+        try:
+            self._power_off()
+        finally:
+            self._run_dir.release()
 
     def __enter__(self) -> KernelLab:
         self.start()

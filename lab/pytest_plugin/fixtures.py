@@ -6,8 +6,10 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from lab.errors import LabError
+from lab.guest_text import visible
 from lab.guestvm.session import KernelLab
-from lab.pytest_plugin.hooks import SETTINGS, SUMMARY
+from lab.pytest_plugin.hooks import LOCKED, SETTINGS, SUMMARY
 from lab.scenario import Scenario
 from lab.settings import Settings
 
@@ -27,11 +29,15 @@ def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterat
     ahead what the selected tests' tutorials would build on their turns and the
     build cache lacks (KernelLab.prebuild). Preparing (downloads, root build,
     boot, builds ahead) prints progress live: pytest's capture is suspended for
-    it, since it can take minutes on a cold cache.
+    it, since it can take minutes on a cold cache. A line whose run directory
+    another run holds stops the session: its cells would be that run's too.
     """
     line: str = request.param
     summary = request.config.stash[SUMMARY]
-    lab = KernelLab(lab_settings, line)
+    try:
+        lab = KernelLab(lab_settings, request.config.stash[LOCKED][line])
+    except LabError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
     try:
         capture = request.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
@@ -57,11 +63,12 @@ def planned_scenarios(items: Sequence[pytest.Item], line: str) -> list[Scenario]
 
 
 def describe_line(lab: KernelLab) -> str:
-    """The summary line of a kernel: what was booted and how, or why it could not be."""
+    """The summary line of a kernel: what was booted and how, or why it could not be
+    (the guest's console may be in that reason: made visible)."""
     prepared = lab.prepared
     if prepared is None:
-        return f"kernel {lab.line}: not prepared: {lab.failure}"
+        return visible(f"kernel {lab.line}: not prepared: {lab.failure}")
     kernel, accel = prepared.kernel, prepared.accel
     text = (f"kernel {lab.line}: {kernel.package} {kernel.version}, "
             f"acceleration {accel.accel} ({accel.reason})")
-    return text if lab.failure is None else f"{text}; not booted: {lab.failure}"
+    return text if lab.failure is None else visible(f"{text}; not booted: {lab.failure}")

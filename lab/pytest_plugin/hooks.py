@@ -6,16 +6,17 @@ from __future__ import annotations
 import pytest
 
 from lab import interrupts
-from lab.cache.catalog import load_catalog
+from lab.cache.catalog import KernelLine, LockedKernel, load_catalog, load_lock
 from lab.errors import LabError
-from lab.pytest_plugin.options import parse_kernels
+from lab.kernel_choice import parse_kernels
 from lab.pytest_plugin.verdict import CELLS, REPORT_DIR
 from lab.scenario import Scenario, chosen_scenarios, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import write_run
 
 SETTINGS = pytest.StashKey[Settings]()
-KERNELS = pytest.StashKey[list[str]]()
+KERNELS = pytest.StashKey[list[str]]()  # the lines' names, checked against the lock
+LOCKED = pytest.StashKey[dict[str, LockedKernel]]()  # their lock entries, for KernelLab
 SCENARIOS = pytest.StashKey[list[Scenario]]()
 ALL_SCENARIOS = pytest.StashKey[list[Scenario]]()
 SUMMARY = pytest.StashKey[list[str]]()
@@ -43,17 +44,29 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = Settings.from_env(cwd=config.rootpath)
         known = load_catalog(settings.catalog_file)
-        config.stash[KERNELS] = parse_kernels(requested, known)
+        by_line = {kernel.line: kernel for kernel in _kernels(requested, known, settings)}
+        config.stash[LOCKED] = by_line
+        config.stash[KERNELS] = list(by_line)
         # here, not in pytest_generate_tests, where any error is a collection traceback
         scenarios = load_scenarios(settings.scenarios_dir, known.keys())
         config.stash[ALL_SCENARIOS] = scenarios
         config.stash[SCENARIOS] = chosen_scenarios(scenarios, config.getoption("scenario"))
-    except (LabError, ValueError) as error:
+    except LabError as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
     config.stash[REPORT_DIR] = settings.output
     config.stash[STOPPER] = interrupts.StopOnce()
     config.stash[PREVIOUS_HANDLERS] = interrupts.install(config.stash[STOPPER])
+
+
+def _kernels(requested: list[str], catalog: dict[str, KernelLine],
+             settings: Settings) -> list[LockedKernel]:
+    """--kernel's lines as the lock's entries (lab.kernel_choice), before any use."""
+    lock = load_lock(settings.lock_file)
+    try:
+        return parse_kernels(requested, catalog, lock)
+    except LabError as error:
+        raise LabError(f"--kernel: {error}") from error
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

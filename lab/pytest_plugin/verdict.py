@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from lab.docs.findings import drifts
+from lab.guest_text import visible
 from lab.scenario import Scenario
 from lab.verdicts.matrix_report import write_run
 from lab.verdicts.outcome import Outcome
-from lab.verdicts.report import capture_tail, failure_text
+from lab.verdicts.report import capture_tail, console_tail, failure_text
 from lab.verdicts.verdict import DRIFT, EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
 
 CELLS = pytest.StashKey[list[Cell]]()
@@ -34,24 +35,26 @@ def attach_evidence(node: pytest.Item, outcome: Outcome, kernel: str) -> None:
         (outcome.evidence / "failure.txt").write_text(text + "\n")
     node.add_report_section("call", "captured trace (tail)", capture_tail(outcome))
     if outcome.console_tail:
-        node.add_report_section("call", "guest console (tail)", outcome.console_tail)
+        node.add_report_section("call", "guest console (tail)", console_tail(outcome))
 
 
 def judge(node: pytest.Item, scenario: Scenario, kernel: str, outcome: Outcome) -> None:
     """Pass, fail, or an expected incompatibility recorded in the scenario; every
-    verdict becomes a cell of the compatibility report."""
+    verdict becomes a cell of the compatibility report. Every text shown is made
+    visible (lab.guest_text): the guest wrote much of it."""
     cell = cell_for(outcome, scenario, kernel)
     record(node.config, cell)
     if not outcome.passed:
         attach_evidence(node, outcome, kernel)
     if cell.verdict == EXPECTED_INCOMPATIBLE:
-        pytest.xfail(f"expected incompatible on {kernel}: {cell.reason}")
+        pytest.xfail(visible(f"expected incompatible on {kernel}: {cell.reason}"))
     if cell.verdict == UNEXPECTED_PASS:
         pytest.fail(f"{scenario.name} passed on {kernel}, but {scenario.path} records it as "
                     f"incompatible ({cell.expected}): remove that record",
                     pytrace=False)
     if cell.verdict == FAIL:
-        pytest.fail(f"{cell.reason}\n{failure_text(outcome, kernel)}", pytrace=False)
+        pytest.fail(f"{visible(cell.reason)}\n{failure_text(outcome, kernel)}", pytrace=False)
     if cell.verdict == DRIFT:
-        pytest.fail(f"{scenario.name} works on {kernel}, but its document drifts:\n"
-                    + "\n".join(f.text() for f in drifts(outcome.document)), pytrace=False)
+        pytest.fail(visible(f"{scenario.name} works on {kernel}, but its document drifts:\n"
+                            + "\n".join(f.text() for f in drifts(outcome.document))),
+                    pytrace=False)

@@ -7,13 +7,21 @@ Markdown table authors paste into their tutorial's README.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
+from typing import Any
 
+from lab.cache.catalog import LINE_NAME
+from lab.errors import LabError
+from lab.guest_text import table_cell
+from lab.scenario import NAME
 from lab.verdicts.verdict import PASS, SYMBOLS, Cell
+
+REQUIRED = {f.name for f in fields(Cell) if f.default is MISSING and f.default_factory is MISSING}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -43,10 +51,90 @@ def write_json(path: Path, cells: Iterable[Cell]) -> None:
 
 
 def read_json(paths: Iterable[Path]) -> list[Cell]:
+    """The cells of report columns; a file that is not one is a LabError naming it
+    and what is wrong (columns come from other machines: CI artifacts, a colleague)."""
     cells = []
     for path in paths:
-        cells += [Cell(**record) for record in json.loads(path.read_text())]
+        cells += read_column(path)
     return cells
+
+
+def read_column(path: Path) -> list[Cell]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise LabError(f"{path}: not a lab report column: {error}") from error
+    if not isinstance(data, list):
+        raise LabError(f"{path}: not a lab report column: a JSON list of cells was expected, "
+                       f"not {_kind(data)}")
+    return [cell_from_json(record, f"{path}: cell {index}") for index, record in enumerate(data)]
+
+
+def cell_from_json(record: object, where: str) -> Cell:
+    """One cell of a column, every field checked; a LabError saying which is wrong."""
+    if not isinstance(record, dict):
+        raise LabError(f"{where}: a JSON object was expected, not {_kind(record)}")
+    missing = sorted(REQUIRED - set(record))
+    unknown = sorted(set(record) - set(FIELD_CHECKS))
+    if missing or unknown:
+        raise LabError(f"{where}: " + "; ".join(
+            ([f"lacks {', '.join(missing)}"] if missing else [])
+            + ([f"has unknown field(s) {', '.join(map(repr, unknown))}"] if unknown else [])))
+    for name, value in record.items():
+        problem = FIELD_CHECKS[name](value)
+        if problem:
+            raise LabError(f"{where}: `{name}` {problem}, not {_shown(value)}")
+    return Cell(**record)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _text(value: object) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _matching(pattern: Any, what: str) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        ok = isinstance(value, str) and pattern.fullmatch(value)
+        return None if ok else f"must be {what}"
+    return check
+
+
+def _verdict(value: object) -> str | None:
+    ok = isinstance(value, str) and value in SYMBOLS
+    return None if ok else f"must be one of {', '.join(SYMBOLS)}"
+
+
+def _timings(value: object) -> str | None:
+    ok = isinstance(value, dict) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in value.values())
+    return None if ok else "must map stages to seconds"
+
+
+def _findings(value: object) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(f, dict) for f in value)
+    return None if ok else "must be a list of objects"
+
+
+FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "kernel": _matching(LINE_NAME, "a kernel line name"),
+    "tutorial": _matching(NAME, "a scenario name"),
+    "verdict": _verdict, "reason": _text, "stage": _text, "timings": _timings,
+    "evidence": _text, "expected": _text, "observed": _text, "findings": _findings,
+}
 
 
 def merge(cells: Iterable[Cell]) -> list[Cell]:
@@ -74,7 +162,7 @@ def markdown(cells: Sequence[Cell]) -> str:
              if c.verdict != PASS]
     if notes:
         lines += ["", "| tutorial | kernel | verdict | reason |", "|---|---|---|---|"]
-        lines += [f"| `{c.tutorial}` | {c.kernel} | {c.verdict} | {c.reason.replace('|', '/')} |"
+        lines += [f"| `{c.tutorial}` | {c.kernel} | {c.verdict} | {table_cell(c.reason)} |"
                   for c in notes]
     return "\n".join(lines) + "\n"
 

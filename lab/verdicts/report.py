@@ -1,7 +1,9 @@
-"""Plain-language reports of scenario outcomes (pure formatting)."""
+"""Plain-language reports of scenario outcomes (pure formatting). What the guest
+printed is in them, so each text is made visible (lab.guest_text) on its way out."""
 
 from __future__ import annotations
 
+from lab.guest_text import visible
 from lab.verdicts.cause import cause_of
 from lab.verdicts.outcome import Outcome
 
@@ -20,7 +22,7 @@ def failure_text(outcome: Outcome, kernel: str) -> str:
         lines.extend(f"         {problem}" for problem in result.problems)
     if outcome.evidence:
         lines.append(f"evidence (build/load logs, trace): {outcome.evidence}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def capture_tail(outcome: Outcome, lines: int = CAPTURE_TAIL_LINES) -> str:
@@ -29,10 +31,14 @@ def capture_tail(outcome: Outcome, lines: int = CAPTURE_TAIL_LINES) -> str:
         return "(nothing was captured)"
     skipped = len(captured) - lines
     head = [f"... {skipped} earlier lines in {outcome.evidence}"] if skipped > 0 else []
-    return "\n".join(head + captured[-lines:])
+    return visible("\n".join(head + captured[-lines:]))
+
+
+def console_tail(outcome: Outcome) -> str:
+    return visible(outcome.console_tail)
 
 
 def summary_line(outcome: Outcome, kernel: str) -> str:
     verdict = "PASS" if outcome.passed else f"FAIL ({outcome.stage})"
     timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in outcome.timings.items())
-    return f"{kernel:>6}  {outcome.scenario:<16} {verdict:<18} {timings}"
+    return visible(f"{kernel:>6}  {outcome.scenario:<16} {verdict:<18} {timings}")

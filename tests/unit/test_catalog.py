@@ -293,3 +293,18 @@ def test_catalog_entry_missing_fields_is_named(tmp_path: Path) -> None:
     path.write_text('[lines."6.1"]\nsuite = "bookworm"\nrelease = "{abi}-amd64"\n')
     with pytest.raises(LabError, match="line 6.1 lacks boot, headers, image"):
         load_catalog(path)
+
+
+@pytest.mark.parametrize("line", ["../../victim", "/tmp/victim", "6.1/x", "..", ".hidden",
+                                  "", "6.1 ", "a" * 33])
+@pytest.mark.parametrize("file", ["kernels.toml", "kernels.lock"])
+def test_a_line_name_that_is_not_one_path_component_is_refused(
+        tmp_path: Path, line: str, file: str) -> None:
+    # a line becomes lab-output/runs/<line>: the files that define lines may only name safe ones
+    path = tmp_path / file
+    path.write_text((VM_DIR / file).read_text().replace('[lines."6.1"]', f'[lines."{line}"]')
+                    .replace('[lines."6.1".', f'[lines."{line}".'))
+    load = load_catalog if file == "kernels.toml" else load_lock
+    with pytest.raises(LabError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: {line!r} is not a kernel line name")

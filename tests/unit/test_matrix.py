@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab import matrix
+from lab.cache.catalog import LockedKernel
 from lab.settings import Settings
 from lab.verdicts.matrix_report import column_path, read_json
 from lab.verdicts.verdict import PASS, Cell
@@ -65,6 +66,10 @@ def fake_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
+def kernel(line: str) -> LockedKernel:
+    return LockedKernel(line, "suite", f"{line}.0-1-amd64", "1", (), ())
+
+
 def send_when(path: Path, signum: int) -> threading.Thread:
     """SIGTERM to this process once `path` exists (the child is running by then)."""
     def wait_then_send() -> None:
@@ -85,7 +90,7 @@ def test_a_stopped_matrix_forwards_the_signal_and_merges_what_exists(
     send_when(column_path(settings.output, "6.1"), signal.SIGTERM)
 
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-        matrix.run_matrix(settings, ["6.1", "6.12"], jobs=1)
+        matrix.run_matrix(settings, [kernel("6.1"), kernel("6.12")], jobs=1)
 
     assert (tmp_path / "stopped-6.1").read_text() == "SIGTERM", "the child got the signal"
     assert not column_path(settings.output, "6.12").exists(), "no line starts after a stop"

@@ -49,10 +49,20 @@ def test_without_kernel_a_lab_test_is_a_usage_error_naming_the_option(
     assert "[6.1-" not in result.stdout.str(), "nothing is parametrized by a kernel"
 
 
-def test_unknown_kernel_line_is_a_usage_error_naming_it(project_test: pytest.Pytester) -> None:
-    result = run(project_test, "--kernel", "9.99", "--collect-only", "-q")
+@pytest.mark.parametrize("line", ["9.99", "../../victim", "{victim}"])
+def test_unknown_kernel_line_is_a_usage_error_naming_it(
+        project_test: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, line: str) -> None:
+    victim = project_test.path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    line = line.format(victim=victim)
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(project_test.path / "out"))
+
+    result = run(project_test, "--kernel", line, "--collect-only", "-q")
+
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--kernel 9.99: not in the catalog (known: " in result.stderr.str()
+    assert f"--kernel: no kernel line {line!r} in the catalog (known: " in result.stderr.str()
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
 
 
 def test_kernel_61_collects_one_test_per_scenario(project_test: pytest.Pytester) -> None:

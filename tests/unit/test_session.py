@@ -3,6 +3,9 @@ scenario at 'boot' (no retry per scenario), and a dirty guest is replaced."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +117,87 @@ def test_only_emulated_guests_boot_the_uncompressed_kernel(
     assert session.kernel_to_boot("tcg", build, tmp_path) == made
     under_kvm = session.kernel_to_boot("kvm", build, tmp_path)
     assert under_kvm.path == build.image and not under_kvm.uncompressed
+
+
+# --- the run directory: a checked line, one run at a time, emptied without recursion ---
+
+def out_settings(tmp_path: Path) -> Settings:
+    return Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
+                    accel="tcg")
+
+
+@pytest.mark.parametrize("line", ["../../victim", "{victim}", "6.1/../../../victim"])
+def test_a_line_not_in_the_lock_is_refused_before_any_disk_work(tmp_path: Path,
+                                                                line: str) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+
+    with pytest.raises(LabError, match="no kernel line .* in the catalog"):
+        KernelLab(out_settings(tmp_path), line.format(victim=victim))
+
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_tree_too_deep_for_recursion_does_not_stop_the_next_run(tmp_path: Path) -> None:
+    deep = tmp_path / "out" / "runs" / "6.1" / "share"
+    deep.mkdir(parents=True)
+    handle = os.open(deep, os.O_RDONLY)
+    for _ in range(1200):  # what a guest made under /lab; too deep for shutil.rmtree
+        os.mkdir("d", dir_fd=handle)
+        inner = os.open("d", os.O_RDONLY, dir_fd=handle)
+        os.close(handle)
+        handle = inner
+    os.close(handle)
+
+    lab = KernelLab(out_settings(tmp_path), "6.1")
+
+    assert lab.work_dir == tmp_path / "out" / "runs" / "6.1"
+    assert list(lab.work_dir.iterdir()) == []
+    lab.close()
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from lab.guestvm.session import KernelLab
+from lab.settings import Settings
+settings = Settings(project=Path(sys.argv[1]), cache=Path(sys.argv[2]) / "cache",
+                    output=Path(sys.argv[2]) / "out", accel="tcg")
+lab = KernelLab(settings, "6.1")
+(lab.work_dir / "evidence.txt").write_text("the first run's")
+print("holding", flush=True)
+sys.stdin.read()
+lab.close()
+"""
+
+
+def test_a_second_run_of_a_line_stops_naming_the_first_and_leaves_its_directory(
+        tmp_path: Path) -> None:
+    first = subprocess.Popen([sys.executable, "-c", HOLDER, str(PROJECT), str(tmp_path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout is not None and first.stdout.readline() == "holding\n"
+
+        with pytest.raises(LabError) as info:
+            KernelLab(out_settings(tmp_path), "6.1")
+
+        assert str(info.value).startswith(
+            f"kernel 6.1: {tmp_path / 'out' / 'runs' / '6.1'} is in use by another run of "
+            f"that line (pid {first.pid}: {sys.executable} -c ")
+        assert "give this run its own output directory with LAB_OUTPUT_DIR" in str(info.value)
+        evidence = tmp_path / "out" / "runs" / "6.1" / "evidence.txt"
+        assert evidence.read_text() == "the first run's"
+    finally:
+        first.communicate("", timeout=30)
+    assert first.returncode == 0
+
+    second = KernelLab(out_settings(tmp_path), "6.1")  # the first one is over: free again
+    assert not evidence.exists()
+    second.close()
+
+
+def test_close_gives_the_run_directory_up(tmp_path: Path) -> None:
+    KernelLab(out_settings(tmp_path), "6.1").close()
+    KernelLab(out_settings(tmp_path), "6.1").close()
