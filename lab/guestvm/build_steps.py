@@ -70,10 +70,15 @@ def build_steps(scenario: Scenario) -> list[BuildStep]:
     return steps + [BuildStep(f"`{command}`", command) for command in scenario.build]
 
 
-def in_clean_env(script: str) -> str:
-    """A command line running script in bash with BUILD_ENV and nothing else
+def clean_bash(arguments: str) -> str:
+    """A command line running bash with arguments, with BUILD_ENV and nothing else
     (env by its path: the console's PATH is whatever an earlier cell left)."""
-    return f"/usr/bin/env -i {' '.join(BUILD_ENV)} /bin/bash -c {shlex.quote(script)}"
+    return f"/usr/bin/env -i {' '.join(BUILD_ENV)} /bin/bash {arguments}"
+
+
+def in_clean_env(script: str) -> str:
+    """A command line running script in clean_bash."""
+    return clean_bash(f"-c {shlex.quote(script)}")
 
 
 def step_command(step: BuildStep, log: str) -> str:
@@ -138,14 +143,16 @@ class Seal:
                            vmlinux_h_digest or "no dump this boot"))
         return cls(tuple(checks))
 
-    def command(self, tar: str) -> str:
-        """Run in the build directory: each input's sha256 (or MISSING), one a line,
-        then the directory's tar written to tar and the sha256 of the bytes tar
-        wrote (not of the file afterwards, which another could have replaced)."""
+    def script(self, tar: str) -> str:
+        """A bash script to run in the build directory: each input's sha256 (or
+        MISSING), one a line, then the directory's tar written to tar and the sha256
+        of the bytes tar wrote (not of the file afterwards, which another could
+        have replaced). A script, not a command line: a tutorial of many files
+        would pass the terminal's 4095-character line."""
         digests = "".join(f"{{ sha256sum < {shlex.quote(path)} || echo {MISSING}; }} "
-                          "2>/dev/null; " for _, path, _ in self.checks)
-        return in_clean_env(f"{digests}set -o pipefail; "
-                            f"tar -cf - . | tee -- {shlex.quote(tar)} | sha256sum")
+                          "2>/dev/null\n" for _, path, _ in self.checks)
+        return (f"{digests}set -o pipefail\n"
+                f"tar -cf - . | tee -- {shlex.quote(tar)} | sha256sum\n")
 
     def mismatch(self, printed: str, tar: bytes) -> str:
         """'' when the seal the guest printed names exactly the key's inputs and

@@ -123,7 +123,7 @@ def job_script(job: Job) -> str:
     whatever happened."""
     where, out = guest_build_dir(job.name), f"{GUEST_WORK_DIR}/{PREBUILD}/{job.name}"
     log = f"{out}/build.log"
-    seal = Seal.of(job.inputs, job.vmlinux_h, None).command(f"{out}/{job.archive}")
+    seal = in_clean_env(Seal.of(job.inputs, job.vmlinux_h, None).script(f"{out}/{job.archive}"))
     chain = [f"rm -rf {where}", f"mkdir -p {where}", f"cd {where}",
              f"cp -r {GUEST_RO_DIR}/src/{job.name}/. .",
              *(step_command(step, log) for step in job.steps),

@@ -24,6 +24,7 @@ from lab.guestvm.build_steps import (
     BuildStep,
     Seal,
     build_steps,
+    clean_bash,
     keep_build,
     private_name,
     step_command,
@@ -287,8 +288,11 @@ class ScenarioRunner:
         its seal; the host stores its bytes if the seal matches the key, and says
         in the build log why not otherwise."""
         archive = f"out/{scenario.name}/{private_name()}"
+        script = self.ro_dir / "seals" / f"{archive.rsplit('/', 1)[1]}.sh"
+        script.parent.mkdir(exist_ok=True)
+        script.write_text(seal.script(f"{GUEST_WORK_DIR}/{archive}"))
         sealed = self.vm.console.run(
-            f"cd {work.guest} && {seal.command(f'{GUEST_WORK_DIR}/{archive}')}", 120)
+            f"cd {work.guest} && {clean_bash(f'{GUEST_RO_DIR}/seals/{script.name}')}", 120)
         if sealed.status != 0 or self.builds is None:
             return
         why = keep_build(self.builds, self.run_dir / SHARE_DIR, archive, key,

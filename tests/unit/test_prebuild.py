@@ -30,7 +30,7 @@ from lab.guestvm.prebuild import (
     job_script,
     planned_jobs,
 )
-from lab.guestvm.runner import ScenarioRunner
+from lab.guestvm.runner import ScenarioRunner, StageFailed
 from lab.guestvm.session import KernelLab
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, Workspace
 from lab.scenario import Incompatibility, Scenario, load_scenarios
@@ -84,7 +84,7 @@ class HostShell:
 
     def run(self, command: str, timeout: float) -> CommandResult:
         self.commands.append(command)
-        for script in (self.run_dir / RO_DIR / PREBUILD).glob("*.sh"):
+        for script in (self.run_dir / RO_DIR).glob("*/*.sh"):  # jobs, seals
             script.write_text(self.localize(script.read_text()))
         where = self.run_dir / "cwd"
         line = (f"{self.before}\ncd {self.cwd}\n{self.localize(command)}\n"
@@ -192,8 +192,19 @@ def test_a_build_expected_to_fail_on_the_line_is_not_built_ahead_there(tmp_path:
 def test_a_tutorial_whose_sources_are_refused_is_left_to_its_own_turn(tmp_path: Path) -> None:
     cache = BuildCache(tmp_path / "cache")
     leaking = tutorial(tmp_path, "leaking", "make")
-    Path(leaking.program, "secret.h").symlink_to(tmp_path)
+    (tmp_path / "host-file").write_text("a host secret\n")
+    Path(leaking.program, "secret.h").symlink_to(tmp_path / "host-file")
     assert planned_jobs([leaking], inputs, cache, "6.1") == []
+
+
+def test_on_its_own_turn_a_tutorial_whose_sources_are_refused_fails_its_build(
+        tmp_path: Path, run_dir: Path) -> None:
+    guest = Guest(run_dir, BuildCache(tmp_path / "cache"))
+    leaking = tutorial(tmp_path, "leaking", "make")
+    (tmp_path / "host-file").write_text("a host secret\n")
+    Path(leaking.program, "secret.h").symlink_to(tmp_path / "host-file")
+    with pytest.raises(StageFailed, match="secret.h links to .*outside the tutorial's directory"):
+        guest.build("own turn", leaking)
 
 
 def test_a_job_runs_the_scenarios_own_steps_in_its_own_build_directory(
