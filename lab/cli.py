@@ -13,7 +13,13 @@ from lab import interrupts
 from lab.cache.apt_sources import debian_mirror
 from lab.cache.catalog import LockedKernel, load_catalog, load_lock, write_lock
 from lab.cache.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
-from lab.cache.rootfs import build_rootfs, cached_rootfs, describe_packages, load_recipe
+from lab.cache.rootfs import (
+    build_rootfs,
+    cached_rootfs,
+    describe_packages,
+    load_recipe,
+    lock_rootfs,
+)
 from lab.docs.cli import add_docs_commands
 from lab.doctor import doctor
 from lab.errors import LabError
@@ -64,11 +70,15 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
     fetch.set_defaults(handler=_kernels_fetch)
 
     rootfs = commands.add_parser("rootfs", help="the guest root filesystem")
-    rootfs_build = rootfs.add_subparsers(required=True, metavar="ACTION").add_parser(
+    rootfs_commands = rootfs.add_subparsers(required=True, metavar="ACTION")
+    rootfs_build = rootfs_commands.add_parser(
         "build", help="build it from vm/rootfs.toml and the scenarios' guest_packages (cached)")
     rootfs_build.add_argument("--list", action="store_true",
                               help="list its packages and what brought each one; build nothing")
     rootfs_build.set_defaults(handler=_rootfs_build)
+    rootfs_commands.add_parser(
+        "lock", help="pin every package of the root to what the suite has now (vm/rootfs.lock)"
+    ).set_defaults(handler=_rootfs_lock)
 
     check = commands.add_parser("doctor", help="check (and as root, install) host packages")
     check.add_argument("--install", action="store_true", help="apt-get install what is missing")
@@ -153,6 +163,13 @@ def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
         print("\n".join(f"  {line}" for line in describe_packages(recipe, scenarios)))
         return
     print(build_rootfs(settings.cache, debian_mirror(), recipe, kernels, scenarios))
+
+
+def _rootfs_lock(args: argparse.Namespace, settings: Settings) -> None:
+    recipe = load_recipe(settings.recipe_file)
+    scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
+    lock = lock_rootfs(settings.cache, debian_mirror(), recipe, scenarios)
+    print(f"{lock.path}: {len(lock.packages)} packages of {lock.suite} pinned", file=sys.stderr)
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:

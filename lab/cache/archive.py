@@ -70,6 +70,7 @@ class DebianArchive:
         self.component = component
         self.arch = arch
         self._index: dict[str, list[PackageRecord]] | None = None
+        self._past_valid_until = False
 
     def __repr__(self) -> str:
         return (
@@ -95,6 +96,14 @@ class DebianArchive:
                 packages_xz = self._fetch_packages_index(release)
                 self._index = parse_packages(packages_xz)
         return self._index
+
+    def used_past_valid_until(self) -> bool:
+        """Whether the index the lab verified and uses is past its Valid-Until (and
+        was accepted: LAB_ALLOW_EXPIRED_INDEX=1, or a pinned archive). A tool that
+        reads the same suite for the lab (mmdebstrap's apt) must then be told the
+        same (Acquire::Check-Valid-Until false), and only then."""
+        self.index()
+        return self._past_valid_until
 
     def find(self, name: str, version: str | None = None) -> PackageRecord:
         """The record for name at version, or its newest version when version is None."""
@@ -173,6 +182,7 @@ class DebianArchive:
                        "every package taken from it must match the lock's sha256")
                 print(f"warning: {inrelease} expired on {value} (its Valid-Until); used anyway: "
                       f"{why}", file=sys.stderr, flush=True)
+                self._past_valid_until = True
                 return
             raise SignatureError(
                 f"{inrelease} expired on {value} (its Valid-Until): {self.mirror} serves a "

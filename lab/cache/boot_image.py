@@ -34,7 +34,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.segments import NoteSegment
 
-from lab.cache.cache_lock import cache_lock, new_staging, publish, sweep_leftovers
+from lab.cache.cache_lock import cache_lock, drop_staging, new_staging, publish, sweep_leftovers
 from lab.cache.cache_stamp import (
     Manifest,
     hashed_files,
@@ -111,7 +111,7 @@ def _build(entry: Path, vmlinuz: Path, release: str, modules: Path, inputs: str)
         write_stamp(tree, inputs, _manifest(release)(tree))
         publish(tree, entry)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
 def uncompressed_kernel(bzimage: bytes) -> bytes:

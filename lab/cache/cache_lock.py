@@ -13,6 +13,12 @@ Builds happen in a directory private to one process (`.<entry>.build-XXXX`,
 next to the entry so the final rename stays on one filesystem) and are renamed
 into place under the lock. Left-overs of killed builds are swept under the same
 lock: while a process holds it, no other one can be building that entry.
+
+Staging trees and left-overs are removed with lab.tree_removal.remove_tree, never
+walked into while something is mounted under them (a builder that mounts, like
+mmdebstrap in root mode, may have been killed before it unmounted): what is still
+mounted there is unmounted first, and a tree whose mounts cannot be unmounted is
+left in place with an error that says so.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import contextlib
 import errno
 import fcntl
 import os
-import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.tree_removal import mounts_under, remove_tree
 
 LOCK_SUFFIX = ".lock"
 BUILD_INFIX = ".build-"
@@ -158,7 +165,42 @@ def sweep_leftovers(entry: Path) -> None:
         return
     for path in entry.parent.iterdir():
         if (path.name.startswith(prefixes) or path.name == legacy) and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            remove_leftover(path)
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove a tree a builder shaped: first unmount whatever is still mounted under
+    it (a killed builder's proc, sys, devpts or a bind of the host's /dev/shm), then
+    remove it with remove_tree, which refuses (LabError) while anything is mounted."""
+    path = path.parent.resolve() / path.name  # mountinfo names the real path
+    mounted = mounts_under(path)
+    for point in _outermost(mounted):
+        done = subprocess.run(["umount", "--recursive", point],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise LabError(f"{point} is mounted under the left-over build {path} and cannot "
+                           f"be unmounted ({done.stderr.strip()}); nothing under {path} was "
+                           f"removed. Find who uses it (`fuser -vm {point}`), stop that, "
+                           f"then `umount -R {point}` and run again")
+    remove_tree(path)
+
+
+def _outermost(points: list[str]) -> list[str]:
+    """The mount points not below another one of the list: `umount --recursive` on
+    each takes the ones below with it."""
+    return [point for point in points
+            if not any(point != other and point.startswith(other.rstrip("/") + "/")
+                       for other in points)]
+
+
+def drop_staging(work: Path) -> None:
+    """Remove this process's staging tree after a build, whatever happened to it;
+    a tree that cannot be removed safely is left to the next run's sweep (with a
+    line saying why), and never hides the error that ended the build."""
+    try:
+        remove_leftover(work)
+    except (LabError, OSError) as error:
+        print(f"warning: left {work} in place: {error}", file=sys.stderr, flush=True)
 
 
 def discard(entry: Path) -> None:
@@ -167,9 +209,9 @@ def discard(entry: Path) -> None:
     if not entry.exists() and not entry.is_symlink():
         return
     aside = entry.with_name(f".{entry.name}{DISCARD_INFIX}{os.getpid()}")
-    shutil.rmtree(aside, ignore_errors=True)
+    remove_leftover(aside)
     entry.rename(aside)
-    shutil.rmtree(aside, ignore_errors=True)
+    remove_leftover(aside)
 
 
 def publish(tree: Path, entry: Path) -> None:

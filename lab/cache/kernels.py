@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.cache.archive import DebianArchive
-from lab.cache.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
+from lab.cache.cache_lock import (
+    cache_lock,
+    drop_staging,
+    new_staging,
+    publish,
+    require_writable,
+    sweep_leftovers,
+)
 from lab.cache.cache_stamp import (
     Manifest,
     hashed_files,
@@ -157,7 +164,7 @@ def _unpack(debs: list[Path], build: KernelBuild, kernel: LockedKernel) -> None:
         write_stamp(staging, _kernel_inputs(kernel), _kernel_manifest(staging, kernel.release))
         publish(staging, build.root)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
 def _arrange(staging: Path, kernel: LockedKernel) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lab.cache.cache_lock import (
     cache_lock,
+    drop_staging,
     new_staging,
     publish,
     require_writable,
@@ -111,4 +112,4 @@ def _build(rootfs: Path, entry: Path, inputs: str) -> None:
         print(f"guest root image ready in {time.monotonic() - started:.1f} s",
               file=sys.stderr, flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)

@@ -5,31 +5,46 @@ declares (`guest_packages`), from the recipe's suite; then the headers of every
 locked kernel (fetched and verified like the kernels, from their own suites)
 are unpacked on top: one root serves every tutorial and every kernel line, and
 no other suite's libc ever enters it. The directory name is a digest of the
-package set and of the headers, so a changed recipe, a newly declared package
-or a changed lock gives a new root (built once) and an unchanged one is reused.
-Before building, every package name is looked up in the suite's verified index:
-a misspelt one stops the run there, naming the scenario that declared it.
+package set, of the root's lock (vm/rootfs.lock, lab.cache.root_lock) and of the
+headers, so a changed recipe, a newly declared package or a changed lock gives
+a new root (built once) and an unchanged one is reused.
+Before building, every package name is looked up in the suite's verified index
+(a misspelt one stops the run there, naming the scenario that declared it), and
+so is every locked package version and sha256 (a replayed older index lacks
+them); apt is pinned to the locked versions, and the root's dpkg status must
+equal the lock afterwards. `lab rootfs lock` writes the lock from an unpinned
+build (lock_rootfs).
 The build goes to a staging directory of its own, renamed into place under a
 lock (lab.cache.cache_lock) only on success, with a completion stamp (lab.cache.cache_stamp)
 checked on every use: neither a concurrent build, an interrupted one nor a
-damaged root is ever booted.
+damaged root is ever booted. mmdebstrap runs in a mount namespace of its own
+and is given time to unmount when interrupted (lab.cache.mount_namespace).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.cache.archive import DEFAULT_KEYRING, DebianArchive
-from lab.cache.cache_lock import cache_lock, new_staging, publish, require_writable, sweep_leftovers
+from lab.cache.cache_lock import (
+    cache_lock,
+    drop_staging,
+    new_staging,
+    publish,
+    require_writable,
+    sweep_leftovers,
+)
 from lab.cache.cache_stamp import (
     Manifest,
     inputs_digest,
@@ -41,6 +56,19 @@ from lab.cache.cache_stamp import (
 )
 from lab.cache.catalog import LockedKernel
 from lab.cache.kernels import fetch_debs, suite_archive
+from lab.cache.mount_namespace import in_own_mount_namespace, run_builder
+from lab.cache.root_lock import (
+    RootLock,
+    apt_preferences,
+    check_index,
+    installed_versions,
+    load_root_lock,
+    lock_of,
+    lock_path,
+    lock_problem,
+    status_differences,
+    write_root_lock,
+)
 from lab.errors import LabError, PackageNotFound
 from lab.scenario import Scenario
 
@@ -48,23 +76,31 @@ GUEST_MOUNT_POINTS = ("lab",)
 MERGED_USR = ("bin", "sbin", "lib", "lib64")
 ROOT_CHECKED = ("usr", "etc")
 RECIPE_SOURCE = "recipe"
+PREFERENCES_IN_ROOT = "/etc/apt/preferences.d/lab-rootfs-lock"
+CHECK_VALID_UNTIL_OFF = 'Acquire::Check-Valid-Until "false"'
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What mmdebstrap puts into the guest root: suite, variant, packages."""
+    """What mmdebstrap puts into the guest root: suite, variant, packages, and the
+    lock that pins every package the root ends up with (None: not locked yet)."""
 
     suite: str
     variant: str
     packages: tuple[str, ...]
+    lock: RootLock | None = None
+    lock_file: Path = field(default=Path("vm/rootfs.lock"), compare=False)
 
 
 def load_recipe(path: Path) -> Recipe:
+    """The recipe at path and its lock beside it (vm/rootfs.toml, vm/rootfs.lock)."""
     try:
         data = tomllib.loads(path.read_text())
-        return Recipe(data["suite"], data.get("variant", "minbase"), tuple(data["packages"]))
+        recipe = Recipe(data["suite"], data.get("variant", "minbase"), tuple(data["packages"]))
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
         raise LabError(f"{path}: not a valid rootfs recipe ({error})") from error
+    return dataclasses.replace(recipe, lock=load_root_lock(lock_path(path)),
+                               lock_file=lock_path(path))
 
 
 def package_sources(recipe: Recipe, scenarios: Sequence[Scenario]) -> dict[str, tuple[str, ...]]:
@@ -81,14 +117,27 @@ def package_sources(recipe: Recipe, scenarios: Sequence[Scenario]) -> dict[str, 
 
 def guest_recipe(recipe: Recipe, scenarios: Sequence[Scenario]) -> Recipe:
     """What the guest root is built from: the recipe's packages plus every package
-    the scenarios declare, sorted and without duplicates."""
-    return Recipe(recipe.suite, recipe.variant, tuple(package_sources(recipe, scenarios)))
+    the scenarios declare, sorted and without duplicates (and the recipe's lock)."""
+    return dataclasses.replace(recipe, packages=tuple(package_sources(recipe, scenarios)))
 
 
 def digest(recipe: Recipe, kernels: Sequence[LockedKernel]) -> str:
     headers = sorted(deb.sha256 for kernel in kernels for deb in kernel.headers)
-    text = json.dumps([recipe.suite, recipe.variant, sorted(set(recipe.packages)), headers])
+    parts: list[object] = [recipe.suite, recipe.variant, sorted(set(recipe.packages)), headers]
+    if recipe.lock is not None:
+        parts.append(recipe.lock.digest())
+    text = json.dumps(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def required_lock(recipe: Recipe) -> RootLock:
+    """The recipe's lock, if it pins exactly the recipe's package set; else a LabError
+    saying to run `lab rootfs lock`."""
+    problem = lock_problem(recipe.lock, recipe.suite, recipe.variant, recipe.packages,
+                           recipe.lock_file)
+    if problem is not None or recipe.lock is None:
+        raise LabError(f"{problem}. Nothing was built or booted.")
+    return recipe.lock
 
 
 def check_packages(archive: DebianArchive, recipe: Recipe,
@@ -139,17 +188,23 @@ def _shown_source(source: str) -> str:
     return "the recipe" if source == RECIPE_SOURCE else f"scenario {source}"
 
 
-def mmdebstrap_command(recipe: Recipe, mirror: str, target: Path) -> list[str]:
-    return [
-        "mmdebstrap",
-        "--mode=root",
-        f"--variant={recipe.variant}",
-        f"--keyring={DEFAULT_KEYRING}",
-        f"--include={','.join(recipe.packages)}",
-        recipe.suite,
-        str(target),
-        mirror,
-    ]
+def mmdebstrap_command(recipe: Recipe, mirror: str, target: Path, *,
+                       preferences: Path | None = None, expired_index: bool = False) -> list[str]:
+    """The mmdebstrap command line. With the recipe's lock, each package asked for is
+    asked for at its locked version and `preferences` (apt pins of every locked
+    package, the essential set too) is put into the root before apt runs.
+    expired_index: apt accepts an index past its Valid-Until, as the lab did."""
+    versions = recipe.lock.versions() if recipe.lock is not None else {}
+    include = [f"{name}={versions[name]}" if name in versions else name
+               for name in recipe.packages]
+    command = ["mmdebstrap", "--mode=root", f"--variant={recipe.variant}",
+               f"--keyring={DEFAULT_KEYRING}"]
+    if expired_index:
+        command.append(f"--aptopt={CHECK_VALID_UNTIL_OFF}")
+    if preferences is not None:
+        command.append(f'--setup-hook=cp {shlex.quote(str(preferences))} '
+                       f'"$1{PREFERENCES_IN_ROOT}"')
+    return [*command, f"--include={','.join(include)}", recipe.suite, str(target), mirror]
 
 
 def rootfs_dir(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel]) -> Path:
@@ -182,7 +237,9 @@ def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
     Under the entry's lock: a second process wanting the same root waits, then
     reuses it. A cached root is used only if its stamp matches (rootfs_manifest).
     Before a build, every package name is checked against the suite's index
-    (check_packages); a cached root needs no check: its packages were installed.
+    (check_packages), the lock must pin exactly this package set, and every locked
+    package must be in the index with its locked sha256 (check_index); a cached
+    root needs no check: its packages were installed and checked against the lock.
     """
     full = guest_recipe(recipe, scenarios)
     final = rootfs_dir(cache, full, kernels)
@@ -191,7 +248,12 @@ def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
         problem = stamp_problem(final, inputs, rootfs_manifest)
         if problem is None:
             return final
-        check_packages(suite_archive(mirror, recipe.suite, cache), recipe, scenarios)
+        # pinned: every package is held to the lock, so an index past its
+        # Valid-Until is used with a warning, as for the kernels' packages.
+        archive = suite_archive(mirror, recipe.suite, cache, pinned=True)
+        check_packages(archive, recipe, scenarios)
+        lock = required_lock(full)
+        check_index(lock, archive.find, f"{archive.suite} ({archive.mirror})")
         require_writable(writable, final, problem)
         if final.exists():
             print(f"not using the cached guest root {final}: {problem}; building it again",
@@ -202,16 +264,48 @@ def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
                   "scenarios only (`lab rootfs build --list` says which)",
                   file=sys.stderr, flush=True)
         sweep_leftovers(final)
-        _build(cache, mirror, full, kernels, final)
+        _build(cache, mirror, full, kernels, final, archive.used_past_valid_until())
     print(f"guest root ready: {final}", file=sys.stderr, flush=True)
     return final
 
 
+def lock_rootfs(cache: Path, mirror: str, recipe: Recipe,
+                scenarios: Sequence[Scenario] = ()) -> RootLock:
+    """Write the recipe's lock from what an unpinned build installs now.
+
+    Exact by construction: apt resolves the set (its essential set, its choice
+    among alternatives) as it will when the root is built from the lock, and
+    each installed version's sha256 is read from the suite's verified index.
+    The tree is thrown away: the root is then built from the lock like on any
+    other machine. Like `lab kernels lock`, it looks for what is newest, so an
+    index past its Valid-Until is refused unless LAB_ALLOW_EXPIRED_INDEX=1.
+    """
+    full = dataclasses.replace(guest_recipe(recipe, scenarios), lock=None)
+    archive = suite_archive(mirror, recipe.suite, cache)
+    check_packages(archive, recipe, scenarios)
+    scratch = cache / "rootfs" / f"{recipe.suite}-lock"
+    with cache_lock(scratch, "locking the guest root") as writable:
+        require_writable(writable, scratch, "a lock is being made")
+        sweep_leftovers(scratch)
+        work = new_staging(scratch)
+        try:
+            _mmdebstrap(full, mirror, work / "tree", archive.used_past_valid_until())
+            installed = installed_versions(work / "tree")
+        finally:
+            drop_staging(work)
+    lock = lock_of(full.suite, full.variant, full.packages, installed, archive.find,
+                   recipe.lock_file)
+    write_root_lock(lock)
+    return lock
+
+
 def _rootfs_inputs(recipe: Recipe, kernels: Sequence[LockedKernel]) -> str:
-    """What a guest root is made from: the recipe and every locked headers package."""
+    """What a guest root is made from: the recipe, its lock and every locked
+    headers package."""
     headers = sorted(deb.sha256 for kernel in kernels for deb in kernel.headers)
+    locked = [recipe.lock.digest()] if recipe.lock is not None else []
     return inputs_digest("rootfs", recipe.suite, recipe.variant, sorted(set(recipe.packages)),
-                         headers)
+                         headers, *locked)
 
 
 def rootfs_manifest(root: Path) -> Manifest:
@@ -232,13 +326,15 @@ def rootfs_manifest(root: Path) -> Manifest:
 
 
 def _build(cache: Path, mirror: str, recipe: Recipe, kernels: Sequence[LockedKernel],
-           final: Path) -> None:
-    """mmdebstrap, the headers and the mount points into this process's own staging
-    tree, then the stamp, then the rename into place (the caller holds the lock)."""
+           final: Path, expired_index: bool) -> None:
+    """mmdebstrap, the check against the lock, the headers and the mount points into
+    this process's own staging tree, then the stamp, then the rename into place (the
+    caller holds the lock)."""
     work = new_staging(final)
     try:
         staging = work / "tree"
-        _mmdebstrap(recipe, mirror, staging)
+        _mmdebstrap(recipe, mirror, staging, expired_index)
+        _check_installed(recipe, staging)
         for kernel in kernels:
             print(f"adding the headers of {kernel.release}", file=sys.stderr, flush=True)
             for deb in fetch_debs(cache, mirror, kernel, kernel.headers):
@@ -247,16 +343,41 @@ def _build(cache: Path, mirror: str, recipe: Recipe, kernels: Sequence[LockedKer
         write_stamp(staging, _rootfs_inputs(recipe, kernels), rootfs_manifest(staging))
         publish(staging, final)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
-def _mmdebstrap(recipe: Recipe, mirror: str, target: Path) -> None:
-    command = mmdebstrap_command(recipe, mirror, target)
+def _mmdebstrap(recipe: Recipe, mirror: str, target: Path, expired_index: bool) -> None:
+    """mmdebstrap into target (in its own mount namespace; see run_builder), pinned
+    to the recipe's lock when it has one."""
+    preferences = None
+    if recipe.lock is not None:
+        preferences = target.parent / "apt-preferences"
+        preferences.write_text(apt_preferences(recipe.lock))
+    command = mmdebstrap_command(recipe, mirror, target, preferences=preferences,
+                                 expired_index=expired_index)
     print(f"building the guest root with mmdebstrap ({recipe.suite}, "
-          f"{len(recipe.packages)} packages)", file=sys.stderr, flush=True)
-    result = subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr, check=False)
-    if result.returncode != 0:
-        raise LabError(f"mmdebstrap failed (exit {result.returncode}): {' '.join(command)}")
+          f"{len(recipe.packages)} packages"
+          f"{', pinned by ' + str(recipe.lock.path) if recipe.lock else ''})",
+          file=sys.stderr, flush=True)
+    returncode = run_builder(command)
+    if returncode != 0:
+        raise LabError(f"mmdebstrap failed (exit {returncode}): "
+                       f"{shlex.join(in_own_mount_namespace(command))}")
+
+
+def _check_installed(recipe: Recipe, root: Path) -> None:
+    """The root's dpkg status equals the lock, package by package and version by
+    version (apt checked each .deb against the index entry check_index compared
+    with the lock, so the versions settle the sha256s too)."""
+    if recipe.lock is None:
+        return
+    differences = status_differences(recipe.lock, installed_versions(root))
+    if differences:
+        raise LabError(
+            f"the guest root mmdebstrap built is not what {recipe.lock.path} pins: "
+            f"{'; '.join(differences)}. The mirror's index resolves differently from the "
+            "one the lock was made from: run `lab rootfs lock` if Debian published a point "
+            "release, else pick another mirror with LAB_DEBIAN_MIRROR. Nothing was kept.")
 
 
 def unpack_into_root(deb: Path, root: Path) -> None:

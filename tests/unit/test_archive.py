@@ -418,3 +418,22 @@ def test_an_expired_index_serves_packages_pinned_by_sha256_with_a_warning(
     assert "must match the lock's sha256" in capsys.readouterr().err
     with pytest.raises(SignatureError, match="expired on"):
         open_archive(mirror, tmp_path / "b", keys).index()
+
+
+@pytest.mark.parametrize(("days", "allowed", "pinned", "past"), [
+    (-2, "1", False, True),
+    (-2, "", True, True),
+    (+7, "1", True, False),
+    (None, "1", True, False),
+], ids=["expired-allowed", "expired-pinned", "valid", "no-valid-until"])
+def test_the_archive_says_whether_it_uses_an_index_past_its_valid_until(
+        tmp_path: Path, keys: GpgKeys, monkeypatch: pytest.MonkeyPatch,
+        days: int | None, allowed: str, pinned: bool, past: bool) -> None:
+    """What the guest root's build passes on to mmdebstrap's apt: exactly when the
+    lab itself accepted an expired index of that suite."""
+    monkeypatch.setenv("LAB_ALLOW_EXPIRED_INDEX", allowed)
+    until = None if days is None else release_date(datetime.now(UTC) + timedelta(days=days))
+    mirror = build_archive(tmp_path / "mirror", keys, valid_until=until)
+    archive = DebianArchive(mirror.as_uri(), SUITE, tmp_path / "c", keyring=keys.keyring,
+                            pinned=pinned)
+    assert archive.used_past_valid_until() is past

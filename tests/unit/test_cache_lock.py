@@ -3,11 +3,14 @@ and sweeping that keep concurrent or killed builds from trampling each other."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import multiprocessing
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,8 @@ import pytest
 import lab.cache.cache_lock
 from lab.cache.cache_lock import (
     cache_lock,
+    discard,
+    drop_staging,
     lock_path,
     new_staging,
     publish,
@@ -23,6 +28,7 @@ from lab.cache.cache_lock import (
     try_cache_lock,
 )
 from lab.errors import LabError
+from lab.tree_removal import mounts_under
 
 
 def hold(entry: Path, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
@@ -126,3 +132,78 @@ def test_sweep_removes_only_the_leftovers_of_that_entry(tmp_path: Path) -> None:
     sweep_leftovers(kernels / "k")
     assert sorted(p.name for p in kernels.iterdir()) == sorted(["k", "k2", ".k2.build-zzz",
                                                                  ".k.notes"])
+
+
+# --- trees a killed builder left with something mounted under them ------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="bind mounts need root")
+
+
+@contextlib.contextmanager
+def host_directory_bound_into(tree: Path, host: Path) -> Iterator[Path]:
+    """host (holding a file the host owns) bind-mounted at tree/dev/shm, as mmdebstrap
+    binds the host's /dev/shm into the root it builds; whatever is left mounted under
+    host's parent is unmounted at the end, whatever the code under test did."""
+    host.mkdir(parents=True)
+    (host / "host-file").write_text("the host's")
+    point = tree / "dev" / "shm"
+    point.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(host), str(point)], check=True)
+    try:
+        yield point
+    finally:
+        for mounted in reversed(mounts_under(host.parent)):
+            subprocess.run(["umount", "--lazy", mounted], check=False)
+
+
+@needs_root
+def test_the_sweep_unmounts_a_leftover_and_never_deletes_through_its_mounts(
+        tmp_path: Path) -> None:
+    entry = tmp_path / "rootfs" / "bookworm-x"
+    leftover = entry.parent / ".bookworm-x.build-killed"
+    host = tmp_path / "host-shm"
+    with host_directory_bound_into(leftover / "tree", host):
+        sweep_leftovers(entry)
+        assert (host / "host-file").read_text() == "the host's"
+        assert not leftover.exists()
+        assert mounts_under(tmp_path / "rootfs") == []
+
+
+@needs_root
+def test_a_leftover_whose_mount_is_busy_is_refused_and_left_whole(tmp_path: Path) -> None:
+    entry = tmp_path / "rootfs" / "bookworm-x"
+    leftover = entry.parent / ".bookworm-x.build-killed"
+    host = tmp_path / "host-shm"
+    with host_directory_bound_into(leftover / "tree", host) as point:
+        with open(point / "host-file") as busy:  # umount: target is busy
+            with pytest.raises(LabError, match=r"cannot be unmounted .*nothing under .* "
+                                               r"was removed"):
+                sweep_leftovers(entry)
+            assert busy.read() == "the host's"
+        assert (host / "host-file").read_text() == "the host's"
+        assert (leftover / "tree" / "dev" / "shm").is_dir()
+
+
+@needs_root
+def test_discarding_an_entry_with_a_mount_under_it_spares_the_mounted_files(
+        tmp_path: Path) -> None:
+    entry = tmp_path / "rootfs" / "bookworm-x"
+    host = tmp_path / "host-shm"
+    with host_directory_bound_into(entry, host):
+        discard(entry)
+        assert not entry.exists()
+        assert (host / "host-file").read_text() == "the host's"
+
+
+@needs_root
+def test_a_staging_tree_that_cannot_be_removed_safely_is_left_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = new_staging(tmp_path / "rootfs" / "bookworm-x")
+    host = tmp_path / "host-shm"
+    with host_directory_bound_into(work / "tree", host) as point:
+        with open(point / "host-file"):
+            drop_staging(work)
+        assert f"warning: left {work} in place" in capsys.readouterr().err
+        assert (host / "host-file").read_text() == "the host's"
+    drop_staging(work)
+    assert not work.exists()

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 import lab.cache.rootfs
+from lab.cache.archive import PackageRecord
 from lab.cache.kernels import KernelBuild
+from lab.cache.root_lock import LockedPackage, RootLock, write_root_lock
 from lab.cache.rootfs import Recipe
 from lab.errors import LabError, PackageNotFound
 from lab.guestvm import session
@@ -51,10 +53,20 @@ class Archive:
     def __init__(self, known: set[str]) -> None:
         self.known = known
 
-    def find(self, name: str) -> str:
+    def find(self, name: str, version: str | None = None) -> PackageRecord:
         if name not in self.known:
             raise PackageNotFound(f"package {name} version (any) not found")
-        return name
+        return PackageRecord(name, "1.0", f"pool/{name}.deb", "00" * 32, 1, "")
+
+    def used_past_valid_until(self) -> bool:
+        return False
+
+
+def lock_root(project: Path, *packages: str) -> None:
+    """What `lab rootfs lock` would write for these packages (all at 1.0)."""
+    write_root_lock(RootLock("bookworm", "minbase", packages,
+                             tuple(LockedPackage(name, "1.0", "00" * 32) for name in packages),
+                             project / "vm" / "rootfs.lock"))
 
 
 @pytest.fixture
@@ -68,6 +80,7 @@ def project(tmp_path: Path) -> Path:
     (root / "scenarios").mkdir()
     (root / "scenarios" / "net.toml").write_text(SCENARIO.format(tool="ip link",
                                                                  packages='"iproute2"'))
+    lock_root(root, "bash", "iproute2", "python3")
     return root
 
 
@@ -81,10 +94,15 @@ def booted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     build.modules.mkdir(parents=True)
     build.config.write_text("CONFIG_BPF=y\n")
 
-    def mmdebstrap(recipe: Recipe, mirror: str, target: Path) -> None:
+    def mmdebstrap(recipe: Recipe, mirror: str, target: Path, *_: object) -> None:
         events.append("mmdebstrap " + " ".join(recipe.packages))
         (target / "usr" / "bin").mkdir(parents=True)
         (target / "etc").mkdir()
+        assert recipe.lock is not None
+        (target / "var" / "lib" / "dpkg").mkdir(parents=True)
+        (target / "var" / "lib" / "dpkg" / "status").write_text("\n".join(
+            f"Package: {p.package}\nStatus: install ok installed\nVersion: {p.version}\n"
+            for p in recipe.lock.packages))
 
     def accel(*args: object) -> AccelChoice:
         events.append("boot (KVM probe)")
@@ -98,7 +116,7 @@ def booted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(lab.cache.rootfs, "fetch_debs", lambda cache, mirror, kernel, debs: [])
     known = {"bash", "python3", "iproute2", "strace"}
     monkeypatch.setattr(lab.cache.rootfs, "suite_archive",
-                        lambda mirror, suite, cache: Archive(known))
+                        lambda mirror, suite, cache, **_: Archive(known))
     return events
 
 
@@ -118,6 +136,7 @@ def test_prepare_builds_the_recipe_plus_declared_packages_once_then_reuses_it(
 
     (project / "scenarios" / "trace.toml").write_text(SCENARIO.format(
         tool="strace true", packages='"strace", "iproute2"'))
+    lock_root(project, "bash", "iproute2", "python3", "strace")  # `lab rootfs lock`
     third = session.prepare(settings(project, tmp_path), "6.1")
     assert third.rootfs != first.rootfs
     assert booted[3:] == ["mmdebstrap bash iproute2 python3 strace", "boot (KVM probe)"]
