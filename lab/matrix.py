@@ -67,12 +67,14 @@ class Children:
         self._running: list[subprocess.Popen[bytes]] = []
         self.stopped_by: int | None = None
 
-    def run(self, command: list[str], out: IO[str], cwd: Path) -> int | None:
+    def run(self, command: list[str], out: IO[str], cwd: Path,
+            env: dict[str, str] | None = None) -> int | None:
         """Run one pytest to its end: its exit code, or None if stopped before it started."""
         with self._lock:
             if self.stopped_by is not None:
                 return None
-            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                     env=env)
             self._running.append(child)
         try:
             return child.wait()
@@ -152,7 +154,16 @@ def _run_line(settings: Settings, line: str, children: Children,
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"kernel {line}: running (log: {log})", file=sys.stderr, flush=True)
     with open(log, "w") as out:
-        return children.run(pytest_command(settings, line, scenarios), out, settings.project)
+        return children.run(pytest_command(settings, line, scenarios), out, settings.project,
+                            child_environment(settings))
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The children's environment names the matrix's own project, output and cache:
+    they run in the project directory, where a relative LAB_OUTPUT_DIR the user
+    gave would mean another place, and their columns would not be found."""
+    return {**os.environ, "LAB_PROJECT_DIR": str(settings.project),
+            "LAB_OUTPUT_DIR": str(settings.output), "LAB_CACHE_DIR": str(settings.cache)}
 
 
 def merge_files(paths: Sequence[Path], output: Path) -> str:

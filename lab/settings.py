@@ -30,11 +30,28 @@ def find_project_root(start: Path) -> Path:
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:
-    """$LAB_CACHE_DIR, else $XDG_CACHE_HOME/ebpf-lab, else ~/.cache/ebpf-lab."""
+    """$LAB_CACHE_DIR, else $XDG_CACHE_HOME/ebpf-lab, else ~/.cache/ebpf-lab. A relative
+    XDG_CACHE_HOME is ignored, as the XDG Base Directory spec says."""
     if environ.get("LAB_CACHE_DIR"):
-        return Path(environ["LAB_CACHE_DIR"])
-    xdg = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")) / ".cache")
-    return Path(xdg).expanduser() / "ebpf-lab"
+        return parse_directory("LAB_CACHE_DIR", environ["LAB_CACHE_DIR"])
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(xdg):
+        xdg = str(Path(environ.get("HOME", "~")).expanduser() / ".cache")
+    return parse_directory("the cache directory", str(Path(xdg) / "ebpf-lab"))
+
+
+def parse_directory(name: str, value: str) -> Path:
+    """A directory the lab writes and deletes in (LAB_OUTPUT_DIR, LAB_CACHE_DIR),
+    made absolute once: a relative one would mean another place in a process that
+    runs elsewhere (`lab matrix` runs its pytest children in the project). Not the
+    filesystem's root, and not an existing file."""
+    path = Path(os.path.abspath(Path(value).expanduser()))
+    if path == Path(path.anchor):
+        raise LabError(f"{name}={value!r}: the lab would write (and remove) its runs and "
+                       "reports at the filesystem's root; name a directory of its own")
+    if path.exists() and not path.is_dir():
+        raise LabError(f"{name}={value!r}: {path} exists and is not a directory")
+    return path
 
 
 def parse_accel(value: str) -> str:
@@ -80,7 +97,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
         start = Path(environ["LAB_PROJECT_DIR"]) if environ.get("LAB_PROJECT_DIR") else cwd
         project = find_project_root((start or Path.cwd()).resolve())
-        output = Path(environ.get("LAB_OUTPUT_DIR") or project / "lab-output")
+        output = parse_directory("LAB_OUTPUT_DIR",
+                                 environ.get("LAB_OUTPUT_DIR") or str(project / "lab-output"))
         return cls(
             project=project,
             cache=default_cache_dir(environ),

@@ -121,3 +121,29 @@ def test_the_matrix_runs_the_tutorials_test_for_the_chosen_scenarios(tmp_path: P
     assert str(tmp_path / "tests" / "vm" / "test_tutorials.py") in command
     assert command[command.index("--scenario") + 1] == "one-tutorial,another"
     assert "--scenario" not in matrix.pytest_command(settings, "6.1")
+
+
+def test_the_children_get_the_matrixs_own_directories(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"LAB_PROJECT_DIR": str(Path(__file__).parents[2]),
+                                  "LAB_OUTPUT_DIR": "relative-out", "LAB_CACHE_DIR": "c"})
+
+    env = matrix.child_environment(settings)
+
+    assert env["LAB_OUTPUT_DIR"] == str(tmp_path / "relative-out")
+    assert env["LAB_CACHE_DIR"] == str(tmp_path / "c")
+    assert env["LAB_PROJECT_DIR"] == str(settings.project)
+
+
+def test_a_hangup_is_forwarded_after_a_closed_terminal_is_silenced(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    silenced: list[int] = []
+    monkeypatch.setattr(matrix.interrupts, "silence_hung_up_terminals",
+                        lambda: silenced.append(1) or [])
+    children = matrix.Children()
+
+    children.forward(signal.SIGHUP, None)
+
+    assert silenced == [1], "the matrix still prints, then merges, after the terminal closed"
+    assert children.stopped_by == signal.SIGHUP

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,37 @@ def test_settings_carry_the_guest_append_and_default_to_none() -> None:
     assert Settings.from_env(environ).guest_append == ()
     environ["LAB_GUEST_APPEND"] = "rdinit=/nonexistent"
     assert Settings.from_env(environ).guest_append == ("rdinit=/nonexistent",)
+
+
+# --- the directories the lab writes and deletes in ------------------------------
+
+def test_relative_output_and_cache_are_made_absolute_where_they_were_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    environ = {"LAB_PROJECT_DIR": str(PROJECT), "LAB_OUTPUT_DIR": "out",
+               "LAB_CACHE_DIR": "../cache"}
+
+    settings = Settings.from_env(environ)
+
+    assert settings.output == tmp_path / "out"
+    assert settings.cache == tmp_path.parent / "cache"
+
+
+@pytest.mark.parametrize("variable", ["LAB_OUTPUT_DIR", "LAB_CACHE_DIR"])
+@pytest.mark.parametrize("value", ["/", "//", "/tmp/../", "{file}"])
+def test_the_root_or_a_file_is_not_a_directory_for_the_lab(
+        tmp_path: Path, variable: str, value: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    value = value.format(file=tmp_path / "a-file")
+    environ = {"LAB_PROJECT_DIR": str(PROJECT), variable: value}
+
+    with pytest.raises(LabError, match=f"^{variable}={re.escape(repr(value))}: "):
+        Settings.from_env(environ)
+
+
+def test_a_relative_xdg_cache_home_is_ignored_as_the_spec_says(tmp_path: Path) -> None:
+    environ = {"LAB_PROJECT_DIR": str(PROJECT), "XDG_CACHE_HOME": "relative/cache",
+               "HOME": str(tmp_path)}
+    assert Settings.from_env(environ).cache == tmp_path / ".cache" / "ebpf-lab"
+    environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    assert Settings.from_env(environ).cache == tmp_path / "xdg" / "ebpf-lab"
