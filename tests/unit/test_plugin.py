@@ -5,6 +5,7 @@ that judge made-up outcomes and stop themselves with a signal)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 from types import SimpleNamespace
@@ -169,6 +170,28 @@ def test_handler():
 
     result.assert_outcomes(passed=1)
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_a_line_another_run_holds_stops_the_session_naming_it(
+        project_test: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.guestvm import session
+    from lab.guestvm.run_dir import RunDir
+
+    output = project_test.path / "out"
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(output))
+    monkeypatch.setattr(session, "prepare", lambda *args: pytest.fail("nothing is prepared"))
+    held = RunDir(output, "6.1")  # another run of 6.1 on this output (here: this process)
+    (held.path / "evidence").mkdir(parents=True)
+    try:
+        result = project_test.runpytest_inprocess("--kernel", "6.1", "-q", "-p",
+                                                  "no:cacheprovider")
+    finally:
+        held.release()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([f"*kernel 6.1: {held.path} is in use by another run of that "
+                                 f"line (pid {os.getpid()}, this process)*"])
+    assert (held.path / "evidence").is_dir(), "the other run's directory is left alone"
 
 
 BOOTED = "kernel 6.1: linux-image-6.1.0-50-amd64 6.1.176-1, acceleration tcg (no /dev/kvm)"
