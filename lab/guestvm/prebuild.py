@@ -33,7 +33,7 @@ from pathlib import Path
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError
 from lab.guestvm.build_steps import (
     STEP_TIMEOUT_S,
-    BootVmlinuxH,
+    Boot,
     BuildStep,
     Seal,
     Shell,
@@ -123,7 +123,7 @@ def job_script(job: Job) -> str:
     whatever happened."""
     where, out = guest_build_dir(job.name), f"{GUEST_WORK_DIR}/{PREBUILD}/{job.name}"
     log = f"{out}/build.log"
-    seal = in_clean_env(Seal.of(job.inputs, job.vmlinux_h, None).script(f"{out}/{job.archive}"))
+    seal = in_clean_env(Seal.of(job.inputs, job.vmlinux_h).script(f"{out}/{job.archive}"))
     chain = [f"rm -rf {where}", f"mkdir -p {where}", f"cd {where}",
              f"cp -r {GUEST_RO_DIR}/src/{job.name}/. .",
              *(step_command(step, log) for step in job.steps),
@@ -152,14 +152,14 @@ class Prebuilder:
 
     def __init__(self, console: Shell, run_dir: Path, project: Path,
                  builds: BuildCache, release: str, parallel: int,
-                 vmlinux_h: BootVmlinuxH) -> None:
+                 boot: Boot) -> None:
         self.console = console
         self.run_dir = run_dir
         self.project = project
         self.builds = builds
         self.release = release
         self.parallel = parallel
-        self.vmlinux_h = vmlinux_h  # the boot's, dumped before the jobs if one wants it
+        self.boot = boot  # its vmlinux.h is dumped before the jobs if one wants it
 
     def run(self, jobs: Sequence[Job]) -> PrebuildReport:
         """Build the jobs in the guest (raises GuestError if it dies or does not
@@ -170,7 +170,7 @@ class Prebuilder:
         for job in jobs:
             stage_sources(self.run_dir, job.name, self.project / job.program)
             (scripts / f"{job.name}.sh").write_text(job_script(job))
-        digest = self.vmlinux_h.digest() if any(j.needs_vmlinux_h for j in jobs) else None
+        digest = self.boot.vmlinux_h() if any(j.needs_vmlinux_h for j in jobs) else None
         self.console.run(driver_command(jobs, self.parallel),
                          driver_timeout(jobs))
         built: list[str] = []
@@ -205,5 +205,6 @@ class Prebuilder:
         why = keep_build(self.builds, share, f"{out}/{job.archive}", job.key, {
             "scenario": job.name, "release": self.release, "ahead_of_its_turn": True,
             "build_log": read_untrusted(share, f"{out}/build.log")[-6000:]},
-            Seal.of(job.inputs, job.vmlinux_h, vmlinux_h), read_untrusted(share, f"{out}/seal"))
+            Seal.of(job.inputs, job.vmlinux_h, self.boot.root, vmlinux_h),
+            read_untrusted(share, f"{out}/seal"))
         return why or None

@@ -18,11 +18,12 @@ from pathlib import Path
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
 from lab.guestvm.build_steps import (
-    MISSING,
     STEP_TIMEOUT_S,
-    BootVmlinuxH,
+    Boot,
     BuildStep,
     Seal,
+    boot_state,
+    boot_state_command,
     build_steps,
     clean_bash,
     keep_build,
@@ -93,12 +94,13 @@ class ScenarioRunner:
         self.builds = builds
         self.toolchain = toolchain
         self.tools = install_guest_files(ro_dir)  # their digests: in every build's key
-        self.vmlinux_h = BootVmlinuxH(vm.console)
-        # one round trip: the tools on PATH, and the kernel's BTF digest (build keys)
+        # one round trip: the tools on PATH, the kernel's BTF digest (build keys)
+        # and the guest root's state before any cell ran (builds' seals)
         output = vm.console.check(
             f"{GUEST_TOOLS_SETUP}; export PATH={GUEST_TOOLS}:$PATH PYTHONUNBUFFERED=1; "
-            f"sha256sum /sys/kernel/btf/vmlinux 2>/dev/null || echo {MISSING}", 30)
-        self.kernel_btf = output.split()[0] if output.split() else MISSING
+            f"{boot_state_command()}", 30)
+        self.kernel_btf, root = boot_state(output)
+        self.boot = Boot(vm.console, root)
         self.baseline_programs = self._programs_loaded()
         self.needs_reboot = False
 
@@ -266,15 +268,16 @@ class ScenarioRunner:
                           "commands, lab tools, kernel BTF and toolchain)' > "
                           + work.guest_log("build"), 120)
             return key
-        vmlinux_h = self.vmlinux_h.digest() if scenario.vmlinux_h is not None else None
+        vmlinux_h = self.boot.vmlinux_h() if scenario.vmlinux_h is not None else None
         if scenario.vmlinux_h is not None and vmlinux_h is None:
             raise StageFailed("bpftool could not dump the kernel's BTF as vmlinux.h:\n"
-                              + self.vmlinux_h.failure)
+                              + self.boot.failure)
         console.check(f"{fresh} && cp -r {work.guest_src}/. .", 60)
         for step in build_steps(scenario):
             self._build_command(work, step)
         if self.builds is not None and scenario.build:
-            self._store_build(scenario, work, key, Seal.of(inputs, scenario.vmlinux_h, vmlinux_h))
+            self._store_build(scenario, work, key,
+                              Seal.of(inputs, scenario.vmlinux_h, self.boot.root, vmlinux_h))
         return None
 
     def _build_command(self, work: Workspace, step: BuildStep) -> None:

@@ -195,7 +195,7 @@ class KernelLab:
         print(f"kernel {self.line}: building {len(jobs)} tutorial(s) ahead, {parallel} at a "
               f"time: {', '.join(job.name for job in jobs)}", file=sys.stderr, flush=True)
         builder = Prebuilder(vm.console, self.work_dir, self.settings.project, runner.builds,
-                             vm.spec.release, parallel, runner.vmlinux_h)
+                             vm.spec.release, parallel, runner.boot)
         try:
             report = builder.run(jobs)
         except GuestError as error:

@@ -76,6 +76,7 @@ class HostShell:
         builds, root = self.run_dir / "guest-tmp-lab", self.run_dir
         return (text.replace("/lab/ro", str(root / RO_DIR))
                 .replace(GUEST_BTF, str(root / "btf"))
+                .replace("/proc/self/mounts", str(root / "mounts"))
                 .replace("bpftool btf dump file", "cat").replace(" format c", "")
                 .replace("/tmp/lab-kernel", f"{root}/guest-tmp-lab-kernel")
                 .replace("/tmp/lab-tools", f"{root}/guest-tmp-lab-tools")
@@ -105,7 +106,20 @@ def run_dir(tmp_path: Path) -> Path:
     for share in (SHARE_DIR, RO_DIR):
         (tmp_path / "run" / share).mkdir(parents=True)
     (tmp_path / "run" / "btf").write_bytes(BTF)
+    write_mounts(tmp_path / "run")
     return tmp_path / "run"
+
+
+def write_mounts(run_dir: Path) -> None:
+    """The guest's mount table as virtme-ng leaves it: a writable overlay on /usr,
+    its upper layer (what was written since boot) a directory of the run."""
+    upper = run_dir / "usr-upper"
+    upper.mkdir()
+    (run_dir / "mounts").write_text(
+        "/dev/vda / squashfs ro,relatime 0 0\n"
+        f"virtme_rw_overlay5 /usr overlay rw,relatime,lowerdir=/usr,upperdir={upper},"
+        f"workdir={run_dir}/usr-work 0 0\n"
+        "virtme.initmount0 /lab 9p rw,sync 0 0\n")
 
 
 @dataclasses.dataclass
@@ -129,7 +143,7 @@ class Guest:
     def ahead(self, scenarios: list[Scenario], parallel: int = 2) -> PrebuildReport:
         jobs = planned_jobs(scenarios, self.runner.build_inputs, self.cache, "6.1")
         return Prebuilder(self.shell, self.run_dir, PROJECT, self.cache, RELEASE, parallel,
-                          self.runner.vmlinux_h).run(jobs)
+                          self.runner.boot).run(jobs)
 
     def build(self, way: str, scenario: Scenario) -> str:
         """Build the scenario ahead or on its own turn; its build log (and, ahead,
@@ -355,6 +369,28 @@ def test_vmlinux_h_left_by_an_earlier_cell_is_not_built_on_or_stored(
     assert "lab: the build was not stored: the boot's vmlinux.h (./vmlinux.h) was " in log
 
 
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("change", ["a file written", "a mount added"])
+def test_a_build_after_a_cell_changed_the_guest_root_is_not_stored(
+        tmp_path: Path, run_dir: Path, way: str, change: str) -> None:
+    guest = Guest(run_dir, BuildCache(tmp_path / "cache"))  # the root's state at boot
+    before = tutorial(tmp_path, "before", "touch prog.o")
+    guest.build(way, before)
+    assert guest.stored(before) is not None
+    if change == "a file written":  # a cell replaced clang: the overlay's upper layer has it
+        (run_dir / "usr-upper" / "bin").mkdir()
+        (run_dir / "usr-upper" / "bin" / "clang").write_text("#!/bin/sh\necho fake\n")
+    else:  # a cell mounted its own directory over the compiler's
+        with (run_dir / "mounts").open("a") as mounts:
+            mounts.write("tmpfs /usr/lib/llvm-14/bin tmpfs rw 0 0\n")
+    after = tutorial(tmp_path, "after", "touch prog.o")
+
+    log = guest.build(way, after)
+
+    assert guest.stored(after) is None, "stored though the root changed under the build"
+    assert "lab: the build was not stored: the guest root (" in log
+
+
 def test_a_build_beside_cannot_replace_another_builds_tar(tmp_path: Path,
                                                            run_dir: Path) -> None:
     guest = Guest(run_dir, BuildCache(tmp_path / "cache"))
@@ -380,6 +416,7 @@ def test_the_tar_of_a_build_is_written_under_a_name_no_other_build_can_know(
         for share in (SHARE_DIR, RO_DIR):
             (run_dir / str(i) / share).mkdir(parents=True)
         (run_dir / str(i) / "btf").write_bytes(BTF)
+        write_mounts(run_dir / str(i))
     first, second = (Guest(run_dir / str(i), BuildCache(tmp_path / f"cache{i}")) for i in (1, 2))
     names = []
     for guest, way in ((first, "ahead"), (second, "own turn")):
@@ -405,7 +442,7 @@ class FakeVM:
 class FakeRunner:
     needs_reboot = False
     usable = True
-    vmlinux_h = None
+    boot = None
 
     def __init__(self, cache: BuildCache) -> None:
         self.builds = cache
