@@ -28,6 +28,7 @@ def _default_signals() -> None:
     """In the child before exec: the stop signals at their defaults, whatever we inherited."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # `nohup tox` would leave it ignored
 
 
 class LabChild:

@@ -1,5 +1,6 @@
-"""Stopping a run midway (Ctrl-C, or the SIGTERM of tox, CI or `lab matrix`) keeps
-the cells that finished and their evidence, and leaves no QEMU behind.
+"""Stopping a run midway (Ctrl-C, the SIGTERM of tox, CI or `lab matrix`, or the
+SIGHUP of a closed terminal) keeps the cells that finished and their evidence, and
+leaves no QEMU behind.
 
 tox follows its SIGINT with SIGTERM 0.3 s later and SIGKILL 0.2 s after that;
 the kill -9 part is covered without a guest in tests/unit/test_plugin.py.
@@ -22,6 +23,7 @@ INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 @pytest.mark.parametrize(("first", "then"), [
     pytest.param(signal.SIGTERM, None, id="sigterm"),
     pytest.param(signal.SIGINT, signal.SIGTERM, id="sigint-then-sigterm-like-tox"),
+    pytest.param(signal.SIGHUP, None, id="sighup-a-closed-terminal"),
 ])
 def test_a_stopped_run_keeps_its_finished_cells_and_leaves_no_qemu(
         lab_child: Callable[..., LabChild], measured: Callable[[str], None],
