@@ -16,6 +16,11 @@ from lab.errors import LabError
 
 PROJECT_MARKER = Path("vm") / "kernels.toml"
 ACCEL_CHOICES = ("auto", "kvm", "tcg")
+# What a guest may write into its share (lab.guestvm.share_mount): the logs, the
+# build tars (at most 256 MiB each) and what a tutorial leaves, with room to spare.
+DEFAULT_SHARE_LIMIT = 1 << 30
+MIN_SHARE_LIMIT = 16 << 20
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
 def find_project_root(start: Path) -> Path:
@@ -72,6 +77,22 @@ def parse_guest_append(value: str) -> tuple[str, ...]:
         raise LabError(f"LAB_GUEST_APPEND={value!r}: {error}") from error
 
 
+def parse_share_limit(value: str) -> int:
+    """LAB_SHARE_LIMIT: bytes, or with K, M or G (powers of 1024); 0: no bound."""
+    text = value.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = text[-1:] if text[-1:] in SIZE_UNITS else ""
+    number = text[: len(text) - len(unit)].strip()
+    if not number.isdigit():
+        raise LabError(f"LAB_SHARE_LIMIT={value!r}: say a size such as 1G, 512M or "
+                       f"{DEFAULT_SHARE_LIMIT} (bytes), or 0 for no bound")
+    limit = int(number) * SIZE_UNITS[unit]
+    if 0 < limit < MIN_SHARE_LIMIT:
+        raise LabError(f"LAB_SHARE_LIMIT={value!r} is {limit} bytes: under "
+                       f"{MIN_SHARE_LIMIT >> 20}M a tutorial's logs and build do not fit; "
+                       "say 0 for no bound")
+    return limit
+
+
 def parse_switch(name: str, value: str) -> bool:
     """A yes/no variable: 1/yes/on/true or 0/no/off/false."""
     choice = value.strip().lower()
@@ -92,6 +113,7 @@ class Settings:
     accel: str
     guest_append: tuple[str, ...] = ()
     build_cache: bool = True  # LAB_BUILD_CACHE=0: build every tutorial, reuse nothing
+    share_limit: int = DEFAULT_SHARE_LIMIT  # LAB_SHARE_LIMIT: bytes the guest may write; 0: any
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
@@ -106,6 +128,7 @@ class Settings:
             accel=parse_accel(environ.get("LAB_ACCEL", "auto")),
             guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
             build_cache=parse_switch("LAB_BUILD_CACHE", environ.get("LAB_BUILD_CACHE", "1")),
+            share_limit=parse_share_limit(environ.get("LAB_SHARE_LIMIT") or "1G"),
         )
 
     @property

@@ -2,7 +2,10 @@
 
 Starting retries a failed boot once (under TCG about one boot in ten hangs or
 stops early); closing powers the guest off through sysrq and makes sure no
-QEMU survives, whatever happened before.
+QEMU survives, whatever happened before. Each boot gets its share bounded by a
+fresh tmpfs (lab.guestvm.share_mount), unmounted once QEMU is gone; the console
+log the host writes from what the guest prints is bounded too
+(lab.guestvm.capped_log).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from types import TracebackType
 
 import pexpect
 
-from lab.errors import GuestError
+from lab.errors import GuestError, LabError
+from lab.guestvm.capped_log import CappedLog
 from lab.guestvm.console import TAIL_CHARS, GuestConsole
-from lab.guestvm.vng_command import GuestSpec, vng_command
+from lab.guestvm.share_mount import bound_share, release_shares
+from lab.guestvm.vng_command import RO_MOUNT_POINT, GuestSpec, vng_command
 
 FIRST_PROMPT = r"root@[^\r\n]*# "
 SHUTDOWN_TIMEOUT_S = 20.0
@@ -36,6 +41,7 @@ class GuestVM:
         self.boot_seconds = 0.0
         self._child: pexpect.spawn | None = None
         self._console: GuestConsole | None = None
+        self._bounded = False  # a tmpfs of ours is on spec.work_dir
 
     @property
     def alive(self) -> bool:
@@ -65,8 +71,9 @@ class GuestVM:
 
     def _boot(self) -> None:
         command = vng_command(self.spec)
+        self._bound_share()
         self.console_log.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.console_log, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        log = CappedLog(self.console_log)
         log.write(f"\n===== {' '.join(command)}\n")
         started = time.monotonic()
         try:
@@ -82,6 +89,19 @@ class GuestVM:
         self._console.expect(FIRST_PROMPT, self.boot_timeout, "the guest to boot to a shell")
         self._console.setup(timeout=60)
         self.boot_seconds = time.monotonic() - started
+
+    def _bound_share(self) -> None:
+        """A fresh, empty tmpfs of spec.share_limit bytes on the read-write share, with
+        the read-only share's mount point in it (LabError: GuestError carries a console)."""
+        if self.spec.share_limit <= 0:
+            return
+        try:
+            bound_share(self.spec.work_dir, self.spec.share_limit)
+        except LabError as error:
+            raise GuestError(str(error)) from error
+        self._bounded = True
+        if self.spec.ro_dir is not None:
+            (self.spec.work_dir / RO_MOUNT_POINT).mkdir()
 
     def console_tail(self, chars: int = TAIL_CHARS) -> str:
         try:
@@ -107,16 +127,18 @@ class GuestVM:
 
     def _kill(self) -> None:
         child, self._child, self._console = self._child, None, None
-        if child is None:
-            return
-        if child.isalive():
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        child.close(force=True)
-        if child.logfile_read is not None:
-            child.logfile_read.close()
+        if child is not None:
+            if child.isalive():
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            child.close(force=True)
+            if child.logfile_read is not None:
+                child.logfile_read.close()
+        if self._bounded:  # QEMU is gone: what the host keeps from the share it copied
+            self._bounded = False
+            release_shares(self.spec.work_dir)
 
     def __enter__(self) -> GuestVM:
         return self.start()

@@ -6,16 +6,21 @@ Three places, kept apart so the guest can never redirect a host write:
 - the read-only share (/lab/ro in the guest): the program's sources, written
   by the host, which QEMU exports read-only;
 - the read-write share (/lab in the guest): the guest writes its logs to
-  /lab/out/<scenario>/; the host only reads them, through lab.guestvm.untrusted.
+  /lab/out/<scenario>/; the host only reads them, through lab.guestvm.untrusted,
+  and removes what is there with lab.tree_removal (the guest shaped it: a tree
+  1,200 levels deep made shutil.rmtree raise RecursionError on every later run).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+from lab.guestvm.share_mount import release_shares
 from lab.guestvm.untrusted import read_untrusted
-from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
+from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR, RO_MOUNT_POINT
+from lab.tree_removal import remove_tree
 
 SHARE_DIR, RO_DIR = ".guest-rw", ".guest-ro"
 GUEST_LOGS = ("build", "load", "trace", "dmesg", "trace-stats", "kmsg")
@@ -23,19 +28,38 @@ GUEST_LOGS = ("build", "load", "trace", "dmesg", "trace-stats", "kmsg")
 
 def share_dirs(run_dir: Path) -> tuple[Path, Path]:
     """The read-write and read-only shares of a kernel's run directory, made empty;
-    the read-only one is mounted inside the other, on a directory made here."""
+    the read-only one is mounted inside the other, on a directory made here. The
+    run directory is made 0700: what the guest wrote is no other host user's to
+    reach, whatever modes it carries."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o700)
     rw, ro = run_dir / SHARE_DIR, run_dir / RO_DIR
+    release_shares(rw)  # the bound of a guest whose lab was killed before it closed
     for path in (rw, ro):
-        shutil.rmtree(path, ignore_errors=True)
-    (rw / "ro").mkdir(parents=True)
+        remove_tree(path)
+    (rw / RO_MOUNT_POINT).mkdir(parents=True)
     ro.mkdir(parents=True)
     return rw, ro
+
+
+def clear_share(share: Path) -> None:
+    """Remove what earlier scenarios left in the read-write share (each kept its
+    logs when it ended), so a scenario that filled the share, or shaped a tree in
+    it, does not decide the next one's verdict. The read-only share's mount point
+    stays."""
+    try:
+        names = os.listdir(share)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name != RO_MOUNT_POINT:
+            remove_tree(share / name)
 
 
 def stage_sources(run_dir: Path, name: str, program: Path) -> str:
     """Put the program's sources in the read-only share; their path in the guest."""
     source = run_dir / RO_DIR / "src" / name
-    shutil.rmtree(source, ignore_errors=True)
+    remove_tree(source)
     shutil.copytree(program, source)
     return f"{GUEST_RO_DIR}/src/{name}"
 
@@ -53,7 +77,8 @@ class Workspace:
         self.name = name
         self.evidence = run_dir / name
         self._share = run_dir / SHARE_DIR
-        shutil.rmtree(self.evidence, ignore_errors=True)
+        clear_share(self._share)
+        remove_tree(self.evidence)
         shutil.copytree(program, self.evidence / "src")
         self.guest_src = stage_sources(run_dir, name, program)
         self.guest_out = f"{GUEST_WORK_DIR}/out/{name}"

@@ -8,6 +8,8 @@ the next real tutorial on the same kernel line must pass.
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from lab.guestvm.workspace import RO_DIR, SHARE_DIR
 from lab.pytest_plugin.hooks import KERNELS, SETTINGS
 from lab.pytest_plugin.verdict import attach_evidence
 from lab.scenario import Scenario, load_scenario
+from lab.settings import Settings
 from lab.verdicts.kernel_health import Accepted
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.verdict import FAIL, cell_for
@@ -185,7 +188,8 @@ def test_links_planted_by_the_guest_do_not_redirect_the_hosts_writes(
 
     assert not outcome.passed and outcome.stage == "expect", outcome.message
     planted = lab.work_dir / SHARE_DIR / "out" / scenario.name / "failure.txt"
-    assert planted.is_symlink(), "the guest did plant its links"
+    # the share's 9p export keeps the guest's links as metadata: a plain file here
+    assert planted.is_file() and not planted.is_symlink(), "the guest did plant its links"
     assert canary.read_text() == "untouched\n"
     assert tool.read_text() == tool_before, "the read-only share stayed read-only"
     assert outcome.evidence is not None
@@ -211,3 +215,100 @@ def test_a_loader_that_exits_before_the_capture_ended_fails_at_capture(
     assert "but failed at capture: " in cell.reason
     measured(f"loader that exits after its ready line: plain fail at capture in {took:.1f} s")
     assert_next_tutorial_passes(lab)
+
+
+def lstat_tree(top: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """Every path under top with its own lstat, following no link."""
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        for entry in os.scandir(directory):
+            info = os.lstat(entry.path)
+            yield Path(entry.path), info
+            if stat.S_ISDIR(info.st_mode):
+                pending.append(Path(entry.path))
+
+
+def test_setuid_files_and_device_nodes_the_guest_makes_are_plain_files_on_the_host(
+        lab: KernelLab, measured: Callable[[str], None]) -> None:
+    outcome, took = timed_run(lab, fault("setuid"), load_program=False)
+    seen = {Path(r["path"]).name: r["mode"] for r in outcome.records.get("seen", [])}
+    assert seen == {"rootshell": "-rwsr-xr-x", "groupshell": "-rwsr-sr-x", "mem": "crw-r--r--",
+                    "disk": "brw-r--r--", "fifo": "prw-r--r--"}, \
+        f"the guest sees what it made: {outcome.stage}: {outcome.message}"
+
+    share = lab.work_dir / SHARE_DIR
+    planted = share / "out" / "setuid"
+    assert (planted / "rootshell").exists() and (planted / "sub" / "disk").exists()
+    dangerous = [f"{path.relative_to(share)} {stat.filemode(info.st_mode)}"
+                 for path, info in lstat_tree(share)
+                 if info.st_mode & (stat.S_ISUID | stat.S_ISGID)
+                 or not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode))]
+    assert dangerous == [], "setuid/setgid files or special files on the host"
+    assert stat.S_IMODE(os.stat(lab.work_dir).st_mode) == 0o700
+    measured(f"setuid-root files, device nodes and a FIFO made by the guest: plain 0600 files "
+             f"on the host, run directory 0700 (scenario {took:.1f} s)")
+    assert_next_tutorial_passes(lab)
+
+
+def tree_depth(top: Path) -> int:
+    """How many directories named d are nested from top down (top included)."""
+    depth, where = 0, os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while True:
+            depth += 1
+            try:
+                inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=where)
+            except FileNotFoundError:
+                return depth
+            os.close(where)
+            where = inner
+    finally:
+        os.close(where)
+
+
+def own_settings(request: pytest.FixtureRequest, output: Path, **environ: str) -> Settings:
+    """The session's settings with this test's output directory and variables."""
+    base = request.config.stash[SETTINGS]
+    read = Settings.from_env({**os.environ, **environ}, cwd=base.project)
+    return dataclasses.replace(read, project=base.project, cache=base.cache, output=output)
+
+
+def test_a_tree_1200_levels_deep_in_the_share_stops_neither_this_run_nor_the_next(
+        request: pytest.FixtureRequest, tmp_path: Path, measured: Callable[[str], None]) -> None:
+    """shutil.rmtree recursed into such a tree: RecursionError on every later run."""
+    settings = own_settings(request, tmp_path / "output")
+    line = request.config.stash[KERNELS][0]
+    started = time.monotonic()
+    with KernelLab(settings, line) as first:
+        assert first.failure is None, first.failure
+        outcome = first.run(fault("deep-tree"), load_program=False)
+        depths = [record["depth"] for record in outcome.records.get("deep", [])]
+        assert depths == ["1200"], f"the guest made its tree: {outcome.message}"
+        assert tree_depth(first.work_dir / SHARE_DIR / "d") == 1200, "the tree is on the host"
+        assert_next_tutorial_passes(first)  # the share is emptied before each scenario
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text(), \
+        "the share's bound went with the guest"
+    with KernelLab(settings, line) as second:  # the next run empties the run directory
+        assert second.failure is None, second.failure
+        assert_next_tutorial_passes(second)
+    measured(f"a tree 1,200 levels deep in the share: the next scenario and the next run pass "
+             f"({time.monotonic() - started:.1f} s, two boots)")
+
+
+def test_a_guest_that_writes_more_than_its_share_holds_gets_enospc_and_the_host_stays_bounded(
+        request: pytest.FixtureRequest, tmp_path: Path, measured: Callable[[str], None]) -> None:
+    limit = 64 << 20
+    settings = own_settings(request, tmp_path / "output", LAB_SHARE_LIMIT="64M")
+    line = request.config.stash[KERNELS][0]
+    with KernelLab(settings, line) as bounded:
+        assert bounded.failure is None, bounded.failure
+        outcome, took = timed_run(bounded, fault("fill-share"), load_program=False)
+        errors = [r["error"] for r in outcome.records.get("fill", [])]
+        share = bounded.work_dir / SHARE_DIR
+        used = sum(info.st_blocks * 512 for _, info in lstat_tree(share))
+        assert errors == ["No space left on device"], f"{outcome.stage}: {outcome.message}"
+        assert used <= limit, f"the guest's files take {used} bytes on the host"
+        measured(f"a guest writing 96 MiB into a 64 MiB share: ENOSPC, {used >> 20} MiB on the "
+                 f"host (scenario {took:.1f} s)")
+        assert_next_tutorial_passes(bounded)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.settings import Settings, parse_guest_append
+from lab.settings import Settings, parse_guest_append, parse_share_limit
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,27 @@ def test_settings_carry_the_guest_append_and_default_to_none() -> None:
     assert Settings.from_env(environ).guest_append == ()
     environ["LAB_GUEST_APPEND"] = "rdinit=/nonexistent"
     assert Settings.from_env(environ).guest_append == ("rdinit=/nonexistent",)
+
+
+@pytest.mark.parametrize(("value", "limit"), [
+    ("1G", 1 << 30), ("512M", 512 << 20), ("512MiB", 512 << 20), ("65536K", 64 << 20),
+    (str(32 << 20), 32 << 20), ("0", 0), (" 2g ", 2 << 30)])
+def test_the_share_limit_is_a_size(value: str, limit: int) -> None:
+    assert parse_share_limit(value) == limit
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("lots", "say a size such as 1G"), ("-1G", "say a size"), ("1.5G", "say a size"),
+    ("1", "under 16M a tutorial's logs and build do not fit")])
+def test_a_bad_share_limit_names_the_variable(value: str, why: str) -> None:
+    with pytest.raises(LabError, match=f"LAB_SHARE_LIMIT={value!r}.*{why}"):
+        parse_share_limit(value)
+
+
+def test_settings_bound_the_share_at_1_gib_by_default() -> None:
+    environ = {"LAB_PROJECT_DIR": str(PROJECT), "LAB_CACHE_DIR": "/nonexistent-cache"}
+    assert Settings.from_env(environ).share_limit == 1 << 30
+    assert Settings.from_env({**environ, "LAB_SHARE_LIMIT": "256M"}).share_limit == 256 << 20
 
 
 # --- the directories the lab writes and deletes in ------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.errors import LabError
 from lab.guestvm.vng_command import GUEST_WORK_DIR, GuestSpec, vng_command
 
 RELEASE = "6.1.0-50-amd64"
@@ -43,9 +44,79 @@ def test_argv_mounts_the_modules_read_only_over_usr_lib_modules() -> None:
     assert option_value(argv, "--rodir") == f"/usr/lib/modules/{RELEASE}={MODULES}"
 
 
-def test_argv_shares_the_work_dir_read_write_at_lab() -> None:
+def qemu_opts(argv: list[str]) -> list[str]:
+    return [arg.removeprefix("--qemu-opts=") for arg in argv if arg.startswith("--qemu-opts=")]
+
+
+def exports(argv: list[str]) -> dict[str, dict[str, str]]:
+    """The 9p exports in the QEMU options: each -fsdev's settings and its -device's tag,
+    by the fsdev id."""
+    opts, found = qemu_opts(argv), {}
+    for flag, value in zip(opts, opts[1:], strict=False):
+        if flag == "-fsdev":
+            kind, *pairs = value.split(",")
+            settings = dict(pair.split("=", 1) for pair in pairs)
+            found[settings["id"]] = {"kind": kind, **settings}
+        elif flag == "-device" and value.startswith("virtio-9p-pci,"):
+            device = dict(pair.split("=", 1) for pair in value.split(",")[1:])
+            found[device["fsdev"]]["tag"] = device["mount_tag"]
+    return found
+
+
+def mounts(argv: list[str]) -> list[tuple[str, str, str, str]]:
+    """(tag, guest path, fstype, access) of each virtme_initmount<N>, in kernel
+    command-line order: the order virtme-ng's init mounts them in."""
+    args = appended(argv)
+    found = []
+    for arg in args:
+        key, _, path = arg.partition("=")
+        if key.startswith("virtme_initmount") and key.removeprefix("virtme_initmount").isdigit():
+            found.append((key.replace("_", "."), path, args[args.index(f"{key}_fstype=9p")],
+                          next(a for a in args if a.startswith(f"{key}_access="))))
+    return found
+
+
+def test_the_work_dir_is_shared_read_write_at_lab_with_a_mapped_security_model() -> None:
+    """Not vng's --rwdir (security_model=none): a root guest's chmod 4755 and mknod
+    would land on the host as a setuid file and a device node."""
     assert GUEST_WORK_DIR == "/lab"
-    assert option_value(vng_command(spec()), "--rwdir") == "/lab=/tmp/work"
+    argv = vng_command(spec(ro_dir=Path("/tmp/ro")))
+    assert "--rwdir" not in argv
+    share = next(e for e in exports(argv).values() if e["path"] == "/tmp/work")
+    assert share["kind"] == "local"
+    assert share["security_model"] in ("mapped-file", "mapped-xattr")
+    assert "readonly" not in share
+    tags = {tag: (path, access) for tag, path, _, access in mounts(argv)}
+    assert tags[share["tag"]] == ("/lab", f"{share['tag'].replace('.', '_')}_access=rw")
+
+
+def test_the_ro_share_is_read_only_and_mounted_after_lab_which_holds_it() -> None:
+    argv = vng_command(spec(ro_dir=Path("/tmp/ro")))
+    ro = next(e for e in exports(argv).values() if e["path"] == "/tmp/ro")
+    assert ro["readonly"] == "on"
+    order = [path for _, path, _, _ in mounts(argv)]
+    assert order.index("/lab") < order.index("/lab/ro")
+    assert [a for a in argv if a.startswith("/lab")] == [], "no vng --rwdir/--rodir for them"
+
+
+def test_the_export_tags_are_not_the_ones_vng_numbers_its_own_shares_with() -> None:
+    """vng numbers its --rodir shares (the modules) virtme.initmount0, 1, ..."""
+    argv = vng_command(spec(ro_dir=Path("/tmp/ro")))
+    assert sorted(e["tag"] for e in exports(argv).values()) == [
+        "virtme.initmount10", "virtme.initmount11"]
+    assert argv.count("--rodir") == 1
+
+
+def test_a_shell_without_ro_share_gets_lab_alone() -> None:
+    argv = vng_command(spec())
+    assert [path for _, path, _, _ in mounts(argv)] == ["/lab"]
+    assert len(exports(argv)) == 1
+
+
+@pytest.mark.parametrize("work_dir", ["/tmp/with space", "/tmp/a,b", "/tmp/$(reboot)", "rel"])
+def test_a_share_path_a_shell_or_qemu_would_split_is_refused(work_dir: str) -> None:
+    with pytest.raises(LabError, match="cannot share .* with the guest: its path may hold only"):
+        vng_command(spec(work_dir=Path(work_dir)))
 
 
 def test_argv_carries_cpus_and_memory() -> None:
@@ -92,12 +163,6 @@ def test_without_a_root_image_the_root_directory_is_shared() -> None:
     argv = vng_command(spec())
     assert argv[argv.index("--root") + 1] == str(spec().rootfs)
     assert "--root-disk" not in argv
-
-
-def test_the_read_only_share_is_mounted_inside_the_work_dir() -> None:
-    argv = vng_command(spec(ro_dir=Path("/tmp/ro")))
-    assert argv[argv.index("--rwdir") + 1] == "/lab=/tmp/work"
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--rodir"][-1] == "/lab/ro=/tmp/ro"
 
 
 def test_extra_arguments_come_after_every_option_of_the_lab() -> None:
