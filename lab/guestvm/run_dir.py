@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lab.cache.catalog import LINE_NAME
 from lab.errors import LabError
+from lab.guestvm.share_mount import release_shares
 from lab.tree_removal import remove_tree
 
 LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -43,6 +44,7 @@ class RunDir:
     def empty(self) -> Path:
         """Remove what an earlier run (and its guest) left; an empty directory."""
         try:
+            release_shares(self.path)  # a killed run's share bound (lab.guestvm.share_mount)
             remove_tree(self.path)
             self.path.mkdir()
         except OSError as error:

@@ -32,7 +32,7 @@ from lab.guestvm.workspace import share_dirs
 from lab.kernel_choice import choose_kernel
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.scenario import Scenario, load_scenarios
-from lab.settings import Settings
+from lab.settings import DEFAULT_SHARE_LIMIT, Settings
 from lab.verdicts.outcome import Outcome
 
 # Under KVM the guest decompresses its kernel in about 0.1 s, less than virtme-ng
@@ -81,7 +81,8 @@ def kernel_to_boot(accel: str, build: KernelBuild, cache: Path) -> BootImage:
 
 
 def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
-               extra_append: tuple[str, ...] = ()) -> GuestSpec:
+               extra_append: tuple[str, ...] = (),
+               share_limit: int = DEFAULT_SHARE_LIMIT) -> GuestSpec:
     return GuestSpec(
         image=prepared.boot.path,
         modules=prepared.build.modules,
@@ -92,6 +93,7 @@ def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
         accel=prepared.accel.accel,
         ro_dir=ro_dir,
         extra_append=extra_append,
+        share_limit=share_limit,
     )
 
 
@@ -163,7 +165,8 @@ class KernelLab:
         self._power_off()
         self._runner = None
         share, ro = share_dirs(self.work_dir)
-        spec = guest_spec(self.prepared, share, ro, self.settings.guest_append)
+        spec = guest_spec(self.prepared, share, ro, self.settings.guest_append,
+                          self.settings.share_limit)
         print(f"booting {self.prepared.kernel.release} ({self.prepared.accel.accel})...",
               file=sys.stderr, flush=True)
         self._vm = GuestVM(spec, self.work_dir / "console.log").start()
