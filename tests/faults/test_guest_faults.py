@@ -232,20 +232,20 @@ def lstat_tree(top: Path) -> Iterator[tuple[Path, os.stat_result]]:
 def test_setuid_files_and_device_nodes_the_guest_makes_are_plain_files_on_the_host(
         lab: KernelLab, measured: Callable[[str], None]) -> None:
     outcome, took = timed_run(lab, fault("setuid"), load_program=False)
-    seen = {Path(r["path"]).name: r["mode"] for r in outcome.records.get("seen", [])}
-    assert seen == {"rootshell": "-rwsr-xr-x", "groupshell": "-rwsr-sr-x", "mem": "crw-r--r--",
-                    "disk": "brw-r--r--", "fifo": "prw-r--r--"}, \
-        f"the guest sees what it made: {outcome.stage}: {outcome.message}"
 
     share = lab.work_dir / SHARE_DIR
     planted = share / "out" / "setuid"
-    assert (planted / "rootshell").exists() and (planted / "sub" / "disk").exists()
+    assert (planted / "rootshell").exists(), f"{outcome.stage}: {outcome.message}"
     dangerous = [f"{path.relative_to(share)} {stat.filemode(info.st_mode)}"
                  for path, info in lstat_tree(share)
                  if info.st_mode & (stat.S_ISUID | stat.S_ISGID)
                  or not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode))]
     assert dangerous == [], "setuid/setgid files or special files on the host"
     assert stat.S_IMODE(os.stat(lab.work_dir).st_mode) == 0o700
+    seen = {Path(r["path"]).name: r["mode"] for r in outcome.records.get("seen", [])}
+    assert seen == {"rootshell": "-rwsr-xr-x", "groupshell": "-rwsr-sr-x", "mem": "crw-r--r--",
+                    "disk": "brw-r--r--", "fifo": "prw-r--r--"}, \
+        f"the guest sees what it made (kept as metadata): {outcome.stage}: {outcome.message}"
     measured(f"setuid-root files, device nodes and a FIFO made by the guest: plain 0600 files "
              f"on the host, run directory 0700 (scenario {took:.1f} s)")
     assert_next_tutorial_passes(lab)

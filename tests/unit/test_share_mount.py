@@ -11,6 +11,7 @@ import pytest
 
 from lab.guestvm.share_mount import SOURCE, bound_share, release_shares, share_mounts
 from lab.guestvm.workspace import SHARE_DIR, Workspace, share_dirs
+from lab.tree_removal import remove_tree
 
 MOUNTINFO = (
     "36 25 0:32 / /out/runs/6.1/.guest-rw rw,nosuid,nodev,noexec - tmpfs lab-guest-share rw\n"
@@ -91,9 +92,11 @@ def test_share_dirs_empties_a_tree_too_deep_for_recursion(tmp_path: Path) -> Non
         os.close(where)
         where = inner
     os.close(where)
-
-    share, _ = share_dirs(run_dir)
-    assert os.listdir(share) == ["ro"]
+    try:
+        share, _ = share_dirs(run_dir)
+        assert os.listdir(share) == ["ro"]
+    finally:  # pytest's own clean-up of old temporary directories recurses
+        remove_tree(run_dir)
 
 
 def test_each_scenario_starts_on_a_share_emptied_of_what_earlier_ones_left(
