@@ -46,9 +46,10 @@ GUEST_VMLINUX_H = "/tmp/lab-kernel/vmlinux.h"
 GUEST_BTF = "/sys/kernel/btf/vmlinux"
 # Where a build finds the lab's tools (ecc, ecli): the read-only share.
 BUILD_TOOLS = f"{GUEST_RO_DIR}/bin"
-# Everything a build's environment holds (the guest root's own PATH after the tools).
-BUILD_ENV = ("HOME=/root", "LANG=C.UTF-8",
-             f"PATH={BUILD_TOOLS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+# Everything a build's environment holds: what the console's shell has at boot
+# that a build can see (no locale: compilers' messages as the console shows
+# them), the lab's tools first on PATH.
+BUILD_ENV = ("HOME=/root", f"PATH={BUILD_TOOLS}:/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/bin")
 STEP_TIMEOUT_S = 600.0  # what one build command may take
 BUILD_TAR_LIMIT = 256 << 20  # the largest build directory the host stores
 MISSING = "missing"  # what a seal prints for an input that is not there
