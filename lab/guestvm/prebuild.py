@@ -31,16 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError
+from lab.guestvm.build_seal import Boot, Seal, keep_build, private_name
 from lab.guestvm.build_steps import (
     STEP_TIMEOUT_S,
-    Boot,
     BuildStep,
-    Seal,
     Shell,
     build_steps,
     in_clean_env,
-    keep_build,
-    private_name,
     step_command,
 )
 from lab.guestvm.untrusted import read_untrusted

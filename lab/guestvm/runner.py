@@ -17,19 +17,15 @@ from pathlib import Path
 
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
-from lab.guestvm.build_steps import (
-    STEP_TIMEOUT_S,
+from lab.guestvm.build_seal import (
     Boot,
-    BuildStep,
     Seal,
     boot_state,
     boot_state_command,
-    build_steps,
-    clean_bash,
     keep_build,
     private_name,
-    step_command,
 )
+from lab.guestvm.build_steps import STEP_TIMEOUT_S, BuildStep, build_steps, clean_bash, step_command
 from lab.guestvm.console import new_marker, typed
 from lab.guestvm.guest_files import install_guest_files
 from lab.guestvm.vm import GuestVM

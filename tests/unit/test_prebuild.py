@@ -19,6 +19,7 @@ import pytest
 from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
 from lab.errors import GuestError
 from lab.guestvm import session
+from lab.guestvm.build_seal import Seal
 from lab.guestvm.build_steps import GUEST_BTF, build_steps
 from lab.guestvm.console import CommandResult
 from lab.guestvm.prebuild import (
@@ -473,3 +474,19 @@ def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twic
     runner.needs_reboot = False
     assert lab.prebuild([crashing]) is None
     assert len(runs) == 1, "a build that brought the guest down is not tried ahead again"
+
+
+def test_a_seal_is_accepted_only_with_one_matching_digest_per_check_and_the_tar(
+        tmp_path: Path) -> None:
+    scenario = tutorial(tmp_path, "sealed", "true")
+    seal = Seal.of(inputs(scenario), None, root="a" * 64)
+    tar = b"the tar's bytes"
+    printed = [check.wanted for check in seal.checks] + [hashlib.sha256(tar).hexdigest()]
+
+    assert seal.mismatch("\r\n".join(f"{line}  -" for line in printed), tar) == ""
+    assert "digest(s)" in seal.mismatch("\n".join(printed[1:]), tar)
+    assert "digest(s)" in seal.mismatch("\n".join(printed + printed[-1:]), tar)
+    wrong_source = ["0" * 64, *printed[1:]]
+    assert seal.mismatch("\n".join(wrong_source), tar).startswith("source prog.c (./prog.c)")
+    assert seal.mismatch("\n".join(printed), tar + b"\0") == \
+        "the tar the host read is not the one the build wrote"
