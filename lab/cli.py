@@ -23,6 +23,7 @@ from lab.cache.rootfs import (
 from lab.docs.cli import add_docs_commands
 from lab.doctor import doctor
 from lab.errors import LabError
+from lab.guest_text import visible
 from lab.guestvm.session import KernelLab, guest_spec, prepare
 from lab.guestvm.vng_command import vng_command
 from lab.kernel_choice import KernelArgument, parse_kernels
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser(KernelArgument(settings)).parse_args(argv)
         return int(args.handler(args, settings()) or 0)
     except LabError as error:
-        print(f"lab: error: {error}", file=sys.stderr)
+        print(f"lab: error: {visible(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lab: {stopper.describe() or 'interrupted'}", file=sys.stderr)

@@ -102,7 +102,10 @@ class ScenarioRunner:
 
     def run(self, scenario: Scenario, *, load_program: bool = True) -> Outcome:
         outcome = Outcome(scenario.name)
-        work = Workspace(self.run_dir, scenario.name, self.project / scenario.program)
+        try:
+            work = Workspace(self.run_dir, scenario.name, self.project / scenario.program)
+        except SourceError as error:  # refused before anything was copied
+            return self._refused(outcome, error)
         outcome.evidence = work.evidence
         loader_pid: int | None = None
         cursor: Mark | None = None  # none taken: nothing ran in the guest to check
@@ -132,6 +135,13 @@ class ScenarioRunner:
         finally:
             with outcome.timing("finish"):
                 self._finish(scenario, work, outcome, loader_pid, cursor)
+        return outcome
+
+    def _refused(self, outcome: Outcome, error: SourceError) -> Outcome:
+        """A tutorial whose sources cannot go into the guest fails its build, with
+        nothing copied anywhere (its evidence directory holds only the reason)."""
+        outcome.stage, outcome.message = "build", str(error)
+        outcome.evidence = self.run_dir / outcome.scenario
         return outcome
 
     def _failed(self, outcome: Outcome, error: StageFailed | GuestError) -> None:

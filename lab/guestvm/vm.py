@@ -20,6 +20,7 @@ from types import TracebackType
 import pexpect
 
 from lab.errors import GuestError, LabError
+from lab.guest_text import visible
 from lab.guestvm.capped_log import CappedLog
 from lab.guestvm.console import TAIL_CHARS, GuestConsole
 from lab.guestvm.share_mount import bound_share, release_shares
@@ -62,7 +63,7 @@ class GuestVM:
                 self._kill()
                 if attempt == self.boot_attempts:
                     raise
-                print(f"boot attempt {attempt} failed ({error}); retrying once",
+                print(f"boot attempt {attempt} failed ({visible(str(error))}); retrying once",
                       file=sys.stderr, flush=True)
             except BaseException:  # Ctrl-C or SIGTERM mid-boot: no QEMU may outlive it
                 self._kill()

@@ -17,6 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
+from lab.cache.build_cache import source_digests
 from lab.guestvm.share_mount import release_shares
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR, RO_MOUNT_POINT
@@ -57,7 +58,10 @@ def clear_share(share: Path) -> None:
 
 
 def stage_sources(run_dir: Path, name: str, program: Path) -> str:
-    """Put the program's sources in the read-only share; their path in the guest."""
+    """Put the program's sources in the read-only share; their path in the guest.
+    Sources a copy would not describe by their own bytes (a link out of the
+    tutorial's directory, a FIFO) are refused first: SourceError."""
+    source_digests(program)
     source = run_dir / RO_DIR / "src" / name
     remove_tree(source)
     shutil.copytree(program, source)
@@ -79,8 +83,9 @@ class Workspace:
         self._share = run_dir / SHARE_DIR
         clear_share(self._share)
         remove_tree(self.evidence)
-        shutil.copytree(program, self.evidence / "src")
+        self.evidence.mkdir(parents=True)
         self.guest_src = stage_sources(run_dir, name, program)
+        shutil.copytree(program, self.evidence / "src")
         self.guest_out = f"{GUEST_WORK_DIR}/out/{name}"
         self.guest = guest_build_dir(name)
 

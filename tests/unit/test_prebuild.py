@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lab.cache.build_cache import BuildCache, BuildInputs, source_digests
+from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
 from lab.guestvm import session
 from lab.guestvm.build_seal import Seal
@@ -31,7 +31,7 @@ from lab.guestvm.prebuild import (
     job_script,
     planned_jobs,
 )
-from lab.guestvm.runner import ScenarioRunner, StageFailed
+from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.session import KernelLab
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, Workspace
 from lab.scenario import Incompatibility, Scenario, load_scenarios
@@ -212,14 +212,15 @@ def test_a_tutorial_whose_sources_are_refused_is_left_to_its_own_turn(tmp_path: 
     assert planned_jobs([leaking], inputs, cache, "6.1") == []
 
 
-def test_on_its_own_turn_a_tutorial_whose_sources_are_refused_fails_its_build(
+def test_on_its_own_turn_a_tutorial_whose_sources_are_refused_is_never_copied(
         tmp_path: Path, run_dir: Path) -> None:
     guest = Guest(run_dir, BuildCache(tmp_path / "cache"))
     leaking = tutorial(tmp_path, "leaking", "make")
     (tmp_path / "host-file").write_text("a host secret\n")
     Path(leaking.program, "secret.h").symlink_to(tmp_path / "host-file")
-    with pytest.raises(StageFailed, match="secret.h links to .*outside the tutorial's directory"):
+    with pytest.raises(SourceError, match="secret.h links to .*outside the tutorial's directory"):
         guest.build("own turn", leaking)
+    assert not list(run_dir.rglob("secret.h")), "refused before the copy into the share"
 
 
 def test_a_job_runs_the_scenarios_own_steps_in_its_own_build_directory(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import lab.guestvm.untrusted
+from lab.cache.build_cache import SourceError
 from lab.guestvm.untrusted import read_untrusted, read_untrusted_bytes
 from lab.guestvm.workspace import Workspace, share_dirs
 
@@ -145,3 +146,19 @@ def test_a_file_swapped_for_a_fifo_after_the_look_is_not_read(
 
     monkeypatch.setattr(lab.guestvm.untrusted.os, "open", swap_then_open)
     assert read_untrusted(tmp_path, "load.log") == ""
+
+
+def test_sources_that_link_out_are_refused_before_anything_is_copied(tmp_path: Path) -> None:
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret")
+    program = tmp_path / "bpf" / "tutorial"
+    program.mkdir(parents=True)
+    (program / "prog.bpf.c").write_text("int x;\n")
+    (program / "secret.h").symlink_to(secret)
+    run_dir = tmp_path / "runs" / "6.1"
+    share_dirs(run_dir)
+    with pytest.raises(SourceError, match="outside the tutorial's directory"):
+        Workspace(run_dir, "tutorial", program)
+    copies = [path for path in run_dir.rglob("*")
+              if path.is_file() and path.read_bytes() == b"host secret"]
+    assert copies == [], "the host file travelled into the share or the evidence"
