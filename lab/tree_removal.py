@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import LabError
@@ -25,14 +26,31 @@ MOUNTINFO = Path("/proc/self/mountinfo")
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def mount_points(mountinfo: str) -> list[str]:
-    """Every mount point named in a mountinfo text (field 5, octal escapes undone)."""
-    points = []
+@dataclass(frozen=True)
+class Mount:
+    """One line of /proc/self/mountinfo: where, what filesystem, from what source."""
+
+    point: str
+    fstype: str
+    source: str
+
+
+def mounts(mountinfo: str) -> list[Mount]:
+    """Every mount a mountinfo text names, in its order (a mount after the one it
+    sits on), octal escapes undone."""
+    found = []
     for line in mountinfo.splitlines():
-        fields = line.split(" ")
+        mine, _, theirs = line.partition(" - ")
+        fields, described = mine.split(" "), theirs.split(" ")
         if len(fields) > 4:
-            points.append(_unescape(fields[4]))
-    return points
+            fstype, source = (described + ["", ""])[:2]
+            found.append(Mount(_unescape(fields[4]), fstype, _unescape(source)))
+    return found
+
+
+def mount_points(mountinfo: str) -> list[str]:
+    """Every mount point named in a mountinfo text."""
+    return [mount.point for mount in mounts(mountinfo)]
 
 
 def _unescape(field: str) -> str:
@@ -40,16 +58,23 @@ def _unescape(field: str) -> str:
     return field.encode().decode("unicode_escape") if "\\" in field else field
 
 
-def mounts_under(path: Path, mountinfo: str | None = None) -> list[str]:
-    """The mount points at or below path (absolute, as the kernel names them)."""
+def mounts_below(path: Path, mountinfo: str | None = None) -> list[Mount]:
+    """The mounts at or below path, in mountinfo's order. The kernel names mount
+    points by their resolved path, so path is resolved too (a link on the way
+    must not hide a mount)."""
     if mountinfo is None:
         try:
             mountinfo = MOUNTINFO.read_text()
         except OSError:
             return []
-    top = os.path.abspath(path)
-    return [point for point in mount_points(mountinfo)
-            if point == top or point.startswith(top.rstrip("/") + "/")]
+    top = os.path.realpath(path)
+    return [mount for mount in mounts(mountinfo)
+            if mount.point == top or mount.point.startswith(top.rstrip("/") + "/")]
+
+
+def mounts_under(path: Path, mountinfo: str | None = None) -> list[str]:
+    """The mount points at or below path."""
+    return [mount.point for mount in mounts_below(path, mountinfo)]
 
 
 def remove_tree(path: Path) -> None:

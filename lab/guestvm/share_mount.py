@@ -21,12 +21,11 @@ source name and unmounts it before it empties the run directory.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.tree_removal import MOUNTINFO
+from lab.tree_removal import mounts_below
 
 SOURCE = "lab-guest-share"  # the tmpfs's source name: how the lab knows its own mounts
 BYTES_PER_INODE = 8192  # 1 GiB: 131,072 files and directories
@@ -51,22 +50,8 @@ def bound_share(share: Path, limit: int) -> None:
 
 def share_mounts(under: Path, mountinfo: str | None = None) -> list[str]:
     """The lab's share tmpfs mounted at or below under, innermost first."""
-    if mountinfo is None:
-        try:
-            mountinfo = MOUNTINFO.read_text()
-        except OSError:
-            return []
-    top = os.path.realpath(under)  # mountinfo names the resolved path
-    found = []
-    for line in mountinfo.splitlines():
-        mine, _, theirs = line.partition(" - ")
-        fields, described = mine.split(" "), theirs.split(" ")
-        if len(fields) < 5 or len(described) < 2:
-            continue
-        point = _unescape(fields[4])
-        if described[:2] == ["tmpfs", SOURCE] and \
-                (point == top or point.startswith(top.rstrip("/") + "/")):
-            found.append(point)
+    found = [mount.point for mount in mounts_below(under, mountinfo)
+             if (mount.fstype, mount.source) == ("tmpfs", SOURCE)]
     return found[::-1]  # mountinfo lists a mount after the one it sits on
 
 
@@ -81,7 +66,3 @@ def release_shares(under: Path) -> None:
             raise LabError(f"cannot unmount the guest's share {point}: "
                            f"{(result.stderr or result.stdout).strip()}")
 
-
-def _unescape(field: str) -> str:
-    r"""mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134."""
-    return field.encode().decode("unicode_escape") if "\\" in field else field

@@ -113,6 +113,9 @@ def test_a_tree_with_a_live_mount_is_refused_and_left_whole(tmp_path: Path) -> N
         (mounted / "host-file").write_text("must survive")
         with pytest.raises(LabError, match="mounted under it"):
             remove_tree(tree)
+        (tmp_path / "alias").symlink_to(tmp_path)  # the kernel names the resolved path
+        with pytest.raises(LabError, match="mounted under it"):
+            remove_tree(tmp_path / "alias" / "stage")
         assert (mounted / "host-file").read_text() == "must survive"
     finally:
         subprocess.run(["umount", str(mounted)], check=True)
