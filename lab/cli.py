@@ -32,6 +32,7 @@ from lab.scenario import chosen_scenarios, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import markdown
 from lab.verdicts.report import failure_text, summary_line
+from lab.verdicts.verdict import cell_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,10 +217,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         lab.prebuild(scenarios)
         for scenario in scenarios:
             outcome = lab.run(scenario)
-            print(summary_line(outcome, line), flush=True)
-            if not outcome.passed:
+            cell = cell_for(outcome, scenario, line)  # the verdict pytest and the matrix give
+            print(summary_line(outcome, cell), flush=True)
+            if not cell.ok:
                 failed += 1
-                print(failure_text(outcome, line), file=sys.stderr)
+                if not outcome.passed:
+                    print(failure_text(outcome, line), file=sys.stderr)
     return 1 if failed else 0
 
 

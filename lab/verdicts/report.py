@@ -6,6 +6,7 @@ from __future__ import annotations
 from lab.guest_text import visible
 from lab.verdicts.cause import cause_of
 from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import PASS, Cell
 
 CAPTURE_TAIL_LINES = 40
 
@@ -38,7 +39,10 @@ def console_tail(outcome: Outcome) -> str:
     return visible(outcome.console_tail)
 
 
-def summary_line(outcome: Outcome, kernel: str) -> str:
-    verdict = "PASS" if outcome.passed else f"FAIL ({outcome.stage})"
+def summary_line(outcome: Outcome, cell: Cell) -> str:
+    """One line per cell for a terminal: the cell's verdict (the one the report and
+    pytest give), its stage when not a pass, the stage timings; then the reason."""
+    verdict = cell.verdict.upper() + ("" if cell.verdict == PASS else f" ({cell.stage})")
     timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in outcome.timings.items())
-    return visible(f"{kernel:>6}  {outcome.scenario:<16} {verdict:<18} {timings}")
+    line = f"{cell.kernel:>6}  {outcome.scenario:<16} {verdict:<32} {timings}"
+    return visible(line + (f"\n        {cell.reason}" if cell.reason else ""))

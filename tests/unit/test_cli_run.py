@@ -1,0 +1,116 @@
+"""`lab run` judges a cell as pytest and the matrix do (verdicts.cell_for): a failure
+the scenario records for that line is an expected incompatibility and exits 0; any
+other failure there is a plain fail; a recorded line that passes is news."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+
+from lab import cli
+from lab.scenario import Scenario
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import cell_for
+
+PROJECT = Path(__file__).resolve().parents[2]
+LINE = "6.1"
+RECORD = f"""
+[expected_incompatible."{LINE}"]
+stage = "build"
+evidence = "no member named 'recorded' in 'struct demo'"
+reason = "the line renamed the member"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real catalog and lock, and one shipped tutorial renamed `demo` with a record
+    for LINE (whichever tutorial: none is named)."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT / "vm", root / "vm")
+    shipped = next(path for path in sorted((PROJECT / "scenarios").glob("*.toml"))
+                   if "expected_incompatible" not in path.read_text())
+    (root / "scenarios").mkdir()
+    (root / "scenarios" / "demo.toml").write_text(shipped.read_text() + RECORD)
+    shutil.copytree(PROJECT / "bpf" / shipped.stem, root / "bpf" / "demo")
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(root))
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    return root
+
+
+class FakeLab:
+    """Stands in for KernelLab: every scenario gets the outcome the test chose."""
+
+    outcome = Outcome("demo")
+    judged: list[Scenario] = []
+
+    def __init__(self, *_: object) -> None:
+        pass
+
+    def __enter__(self) -> FakeLab:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        pass
+
+    def prebuild(self, scenarios: Sequence[Scenario]) -> None:
+        pass
+
+    def run(self, scenario: Scenario) -> Outcome:
+        FakeLab.judged.append(scenario)
+        return FakeLab.outcome
+
+
+def run_with(outcome: Outcome, monkeypatch: pytest.MonkeyPatch,
+             capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    FakeLab.outcome, FakeLab.judged = outcome, []
+    monkeypatch.setattr(cli, "KernelLab", FakeLab)
+    status = cli.main(["run", "--kernel", LINE, "demo"])
+    return status, capsys.readouterr().out
+
+
+def failed_build(message: str) -> Outcome:
+    return Outcome("demo", stage="build", message=message)
+
+
+def test_the_recorded_failure_is_an_expected_incompatibility_and_exits_0(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = failed_build("demo.bpf.c:3: error: no member named 'recorded' in 'struct demo'")
+    status, out = run_with(outcome, monkeypatch, capsys)
+    assert status == 0
+    assert "EXPECTED-INCOMPATIBLE (build)" in out
+    assert "the line renamed the member" in out
+
+
+def test_another_failure_on_a_recorded_line_is_a_plain_fail(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_with(failed_build("bash: clang: command not found"), monkeypatch, capsys)
+    assert status == 1
+    assert "FAIL (build)" in out
+    assert "recorded as incompatible" in out
+
+
+def test_a_pass_on_a_recorded_line_is_an_unexpected_pass(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_with(Outcome("demo", stage="expect", passed=True), monkeypatch, capsys)
+    assert status == 1
+    assert "UNEXPECTED-PASS" in out
+
+
+def test_the_verdict_printed_is_the_one_the_report_gives(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = failed_build("no member named 'recorded' in 'struct demo'")
+    _, out = run_with(outcome, monkeypatch, capsys)
+    (scenario,) = FakeLab.judged
+    cell = cell_for(outcome, scenario, LINE)
+    assert cell.verdict.upper() in out and cell.reason in out
