@@ -33,6 +33,7 @@ from lab.guest_text import visible
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import FAIL, UNEXPECTED_PASS, Cell, cell_for
 
 
 def add_docs_commands(commands: Any, kernel: Callable[[str], LockedKernel]) -> None:
@@ -108,9 +109,9 @@ def _run_all(scenarios: Sequence[Scenario], settings: Settings,
         for scenario in scenarios:
             outcome = lab.run(scenario)
             outcomes[scenario.name] = outcome
-            state = "passed" if outcome.passed else f"failed at {outcome.stage}: " \
-                f"{outcome.message.strip()[:300]}"
-            print(visible(f"{scenario.name} on {kernel.line}: program {state}"),
+            cell = cell_for(outcome, scenario, kernel.line)  # as pytest and the matrix judge
+            reason = f": {cell.reason}" if cell.reason else ""
+            print(visible(f"{scenario.name} on {kernel.line}: {cell.verdict}{reason}"),
                   file=sys.stderr, flush=True)
     finally:
         lab.close()
@@ -118,26 +119,29 @@ def _run_all(scenarios: Sequence[Scenario], settings: Settings,
 
 
 def _checked_runs(args: argparse.Namespace, settings: Settings
-                  ) -> list[tuple[DocCheck, OutputCheck, dict[str, Outcome]]]:
+                  ) -> list[tuple[DocCheck, OutputCheck, dict[str, Outcome], dict[str, Cell]]]:
     found = targets(args, settings)
     needed = list({s.name: s for _, chosen in found for s in chosen}.values())
     outcomes = _run_all(needed, settings, args.kernel)
+    cells = {s.name: cell_for(outcomes[s.name], s, args.kernel.line) for s in needed}
     results = []
     for path, chosen in found:
         check = static_check(path, chosen, settings.project)
-        results.append((check, run_check(check, outcomes), outcomes))
+        results.append((check, run_check(check, outcomes), outcomes, cells))
     return results
 
 
 def docs_verify(args: argparse.Namespace, settings: Settings) -> int:
     failed = False
     records = []
-    for check, run, outcomes in _checked_runs(args, settings):
+    for check, run, outcomes, cells in _checked_runs(args, settings):
         findings = merge(check.findings, run.findings)
         _print(check, findings, run)
         records.append(_record(check, findings, run, args.kernel.line, outcomes))
+        # the program's own verdict, as the report gives it: a recorded incompatibility
+        # of this line is not a failure of the document's check; a drift is its findings
         programs_failed = [p.scenario for p in check.programs
-                           if not outcomes[p.scenario].passed]
+                           if cells[p.scenario].verdict in (FAIL, UNEXPECTED_PASS)]
         if programs_failed:
             print(f"  the program itself failed: {', '.join(programs_failed)}")
         failed = failed or bool(drifts(findings)) or bool(programs_failed)
@@ -146,7 +150,7 @@ def docs_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def docs_accept(args: argparse.Namespace, settings: Settings) -> int:
-    for check, run, outcomes in _checked_runs(args, settings):
+    for check, run, outcomes, _ in _checked_runs(args, settings):
         captures = {name: outcome.capture for name, outcome in outcomes.items()}
         new = accepted_text(check, run.counterparts, captures)
         old = check.document.text

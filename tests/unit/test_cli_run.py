@@ -12,6 +12,7 @@ from types import TracebackType
 import pytest
 
 from lab import cli
+from lab.guestvm import session
 from lab.scenario import Scenario
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.verdict import cell_for
@@ -28,12 +29,14 @@ reason = "the line renamed the member"
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The real catalog and lock, and one shipped tutorial renamed `demo` with a record
-    for LINE (whichever tutorial: none is named)."""
+    """The real catalog and lock, and one shipped tutorial with its own README renamed
+    `demo`, with a record for LINE (whichever tutorial: none is named)."""
     root = tmp_path / "project"
     shutil.copytree(PROJECT / "vm", root / "vm")
     shipped = next(path for path in sorted((PROJECT / "scenarios").glob("*.toml"))
-                   if "expected_incompatible" not in path.read_text())
+                   if "expected_incompatible" not in path.read_text()
+                   and "document" not in path.read_text()
+                   and (PROJECT / "bpf" / path.stem / "README.md").is_file())
     (root / "scenarios").mkdir()
     (root / "scenarios" / "demo.toml").write_text(shipped.read_text() + RECORD)
     shutil.copytree(PROJECT / "bpf" / shipped.stem, root / "bpf" / "demo")
@@ -62,6 +65,9 @@ class FakeLab:
     def prebuild(self, scenarios: Sequence[Scenario]) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def run(self, scenario: Scenario) -> Outcome:
         FakeLab.judged.append(scenario)
         return FakeLab.outcome
@@ -73,6 +79,17 @@ def run_with(outcome: Outcome, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(cli, "KernelLab", FakeLab)
     status = cli.main(["run", "--kernel", LINE, "demo"])
     return status, capsys.readouterr().out
+
+
+def verify_with(outcome: Outcome, project: Path, monkeypatch: pytest.MonkeyPatch,
+                capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`lab docs verify` of the demo tutorial's own document, on a run that gave outcome."""
+    FakeLab.outcome, FakeLab.judged = outcome, []
+    monkeypatch.setattr(session, "KernelLab", FakeLab)
+    status = cli.main(["docs", "verify", "--kernel", LINE,
+                       str(project / "bpf" / "demo" / "README.md")])
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
 
 
 def failed_build(message: str) -> Outcome:
@@ -114,3 +131,22 @@ def test_the_verdict_printed_is_the_one_the_report_gives(
     (scenario,) = FakeLab.judged
     cell = cell_for(outcome, scenario, LINE)
     assert cell.verdict.upper() in out and cell.reason in out
+
+
+def test_docs_verify_takes_the_recorded_failure_for_the_cells_verdict_not_a_failure(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = failed_build("no member named 'recorded' in 'struct demo'")
+    status, out = verify_with(outcome, project, monkeypatch, capsys)
+    assert "the program itself failed" not in out
+    assert f"demo on {LINE}: expected-incompatible: the line renamed the member" in out
+    assert status == 0
+
+
+def test_docs_verify_fails_on_another_failure_of_the_program(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = verify_with(failed_build("bash: clang: command not found"), project,
+                              monkeypatch, capsys)
+    assert "the program itself failed: demo" in out
+    assert status == 1
