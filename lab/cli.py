@@ -20,7 +20,7 @@ from lab.cache.rootfs import (
     load_recipe,
     lock_rootfs,
 )
-from lab.docs.cli import add_docs_commands
+from lab.cli_docs import add_docs_commands
 from lab.doctor import doctor
 from lab.errors import LabError
 from lab.guest_text import visible

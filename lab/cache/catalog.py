@@ -19,14 +19,12 @@ from debian.debian_support import Version
 
 from lab.cache.archive import PackageRecord
 from lab.errors import LabError
+from lab.names import LINE_NAME
 
 LOCK_HEADER = (
     "# Written by `lab kernels lock`: pins every kernel line. Edit the catalog, not this.\n"
 )
 HEADER_DEPENDENCY = re.compile(r"linux-(headers|kbuild)-.*")
-# A line's name becomes one directory (lab-output/runs/<line>) and one file name
-# (report/<line>.json): no separator, no leading dot, nothing a shell or a path reads.
-LINE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher, unified_diff
 
-from lab.docs.findings import Confirmation, Finding
+from lab.verdicts.findings import Confirmation, Finding
 
 PARTIAL = 0.5   # an excerpt this large is taken for a listing that lost lines
 HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")

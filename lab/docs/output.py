@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from lab.docs.findings import Confirmation, Finding
 from lab.docs.samples import SampleLine, parse_capture
 from lab.docs.shapes import Bindings, Shape, consistent, pid_values, shape_of
+from lab.verdicts.findings import Confirmation, Finding
 
 Record = Mapping[str, str]
 SEARCH_BUDGET = 50_000

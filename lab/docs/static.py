@@ -15,11 +15,11 @@ from difflib import SequenceMatcher
 
 from lab.docs.attribution import Attribution, attribute, looks_like_code, names_in, overlap
 from lab.docs.code import compare, shown
-from lab.docs.findings import Confirmation, Finding
 from lab.docs.formats import Format, formats_of, produces, produces_prefix
 from lab.docs.markdown import Code, Directive, Document, Image, Text
 from lab.docs.program import Program
 from lab.docs.samples import SampleLine, parse_lines
+from lab.verdicts.findings import Confirmation, Finding
 
 OUTPUT_WORDS = re.compile(r"result|output|trace|結果|出力|実行|결과|출력|실행", re.IGNORECASE)
 

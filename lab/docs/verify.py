@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lab.docs.attribution import attribute, names_in
-from lab.docs.findings import Finding
 from lab.docs.markdown import Document, read_document
 from lab.docs.output import OutputCheck, match_samples
 from lab.docs.program import DOCUMENT_NAME, program_of
@@ -20,6 +19,7 @@ from lab.docs.samples import parse_lines
 from lab.docs.static import DocCheck, check_document
 from lab.errors import LabError
 from lab.scenario import Scenario
+from lab.verdicts.findings import Finding
 from lab.verdicts.outcome import Outcome
 
 RAN = ("expect", "kernel", "cleanup")  # stages an outcome reaches once it has a capture

@@ -20,7 +20,7 @@ WRAPPER = '#!/bin/sh\nexec python3 "$(dirname "$0")/{name}.py" "$@"\n'
 
 def guest_files() -> dict[str, bytes]:
     """Every file of the lab's guest tools, by its name in /lab/ro/bin."""
-    files = {module: (resources.files("lab.guest") / module).read_bytes() for module in MODULES}
+    files = {module: (resources.files("lab.in_guest") / module).read_bytes() for module in MODULES}
     return files | {name: WRAPPER.format(name=name).encode() for name in COMMANDS}
 
 

@@ -21,9 +21,9 @@ import fcntl
 import os
 from pathlib import Path
 
-from lab.cache.catalog import LINE_NAME
 from lab.errors import LabError
 from lab.guestvm.share_mount import release_shares
+from lab.names import LINE_NAME
 from lab.tree_removal import remove_tree
 
 LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW

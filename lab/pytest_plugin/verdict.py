@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.docs.findings import drifts
 from lab.guest_text import visible
 from lab.scenario import Scenario
+from lab.verdicts.findings import drifts
 from lab.verdicts.matrix_report import write_run
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.report import capture_tail, console_tail, failure_text

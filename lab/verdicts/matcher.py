@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lab.scenario import TEMPLATE_FIELD, Expectation, Row
 from lab.verdicts import table
+from lab.verdicts.expectation import TEMPLATE_FIELD, Expectation, Row
 
 Record = Mapping[str, str]
 NEAR_MISSES = 3

@@ -15,10 +15,9 @@ from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
-from lab.cache.catalog import LINE_NAME
 from lab.errors import LabError
 from lab.guest_text import table_cell
-from lab.scenario import NAME
+from lab.names import LINE_NAME, NAME
 from lab.verdicts.verdict import PASS, SYMBOLS, Cell
 
 REQUIRED = {f.name for f in fields(Cell) if f.default is MISSING and f.default_factory is MISSING}

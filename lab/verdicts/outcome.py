@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.docs.findings import Finding
+from lab.verdicts.findings import Finding
 from lab.verdicts.matcher import ExpectationResult, Record
 
 # In the order a scenario meets them. `kernel` is the health check of the

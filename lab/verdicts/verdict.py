@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.docs.findings import drifts, summary
-from lab.scenario import Incompatibility, Scenario
 from lab.verdicts.cause import cause_of
+from lab.verdicts.expectation import Incompatibility, Recorded
+from lab.verdicts.findings import drifts, summary
 from lab.verdicts.outcome import Outcome
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
@@ -45,7 +45,7 @@ class Cell:
         return self.verdict in (PASS, EXPECTED_INCOMPATIBLE)
 
 
-def cell_for(outcome: Outcome, scenario: Scenario, kernel: str) -> Cell:
+def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     recorded = scenario.incompatible.get(kernel)
     cause = cause_of(outcome)
     observed = "" if outcome.passed else f"{outcome.stage}: {cause}"

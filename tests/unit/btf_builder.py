@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from lab.guest import ecli_format as fmt
+from lab.in_guest import ecli_format as fmt
 
 
 class BtfBuilder:

@@ -326,7 +326,7 @@ def key_with_guest_tools(tools: Path, program: Path, run_dir: Path,
 def test_a_change_to_any_guest_tool_changes_the_key(program: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      tool: str) -> None:
-    shipped = PROJECT / "lab" / "guest"
+    shipped = PROJECT / "lab" / "in_guest"
     changed = tmp_path / "changed-tools"
     shutil.copytree(shipped, changed)
     (changed / tool).write_bytes((changed / tool).read_bytes() + b"\n# a fix\n")

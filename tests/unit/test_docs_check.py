@@ -7,8 +7,8 @@ from pathlib import Path
 
 from docs_tutorial import DOCUMENT, PROGRAM, SAMPLE, line_of, make_tutorial
 
-from lab.docs.findings import ERROR, Finding, drifts
 from lab.docs.verify import own_check, static_findings
+from lab.verdicts.findings import ERROR, Finding, drifts
 
 
 def findings_for(root: Path, document: str, program: str = PROGRAM) -> list[Finding]:

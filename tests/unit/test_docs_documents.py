@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.docs.findings import drifts
 from lab.docs.verify import document_path, own_check
 from lab.scenario import Scenario, load_scenarios
+from lab.verdicts.findings import drifts
 
 PROJECT = Path(__file__).resolve().parents[2]
 SCENARIOS = {s.name: s for s in load_scenarios(PROJECT / "scenarios")}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from docs_tutorial import CAPTURE, DOCUMENT, RECORDS, SAMPLE, line_of, make_tutorial, trace
 
-from lab.docs.findings import Finding, drifts
 from lab.docs.markdown import parse_document
 from lab.docs.verify import check_output, document_findings, own_check, run_check
+from lab.verdicts.findings import Finding, drifts
 from lab.verdicts.outcome import Outcome
 
 

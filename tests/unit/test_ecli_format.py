@@ -1,4 +1,4 @@
-"""Tests for lab.guest.ecli_format: the ecli stand-in's BTF reading, its rows as ecli
+"""Tests for lab.in_guest.ecli_format: the ecli stand-in's BTF reading, its rows as ecli
 prints them, which struct it prints, and its program options. The BTF is built
 byte by byte (tests/unit/btf_builder.py), as clang lays it out."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from btf_builder import BtfBuilder
 
-from lab.guest import ecli_format as fmt
+from lab.in_guest import ecli_format as fmt
 
 AT = time.struct_time((2026, 11, 25, 21, 40, 9, 2, 329, 0))
 

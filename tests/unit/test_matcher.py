@@ -266,7 +266,7 @@ ECLI_HEADER = "TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   "
 
 
 def ecli_row(pid: int, ppid: int, code: int, comm: str) -> str:
-    """One row as lab/guest/ecli_format.py prints exitsnoop's struct event."""
+    """One row as lab/in_guest/ecli_format.py prints exitsnoop's struct event."""
     return f"21:40:09  {pid:<6} {ppid:<6} {code:<9} {1234567:<11} {comm}"
 
 

@@ -122,7 +122,7 @@ def test_a_build_that_fails_without_a_compiler_error_is_reported_by_its_last_lin
 
 
 def test_a_passing_program_whose_document_drifts_gets_its_own_verdict() -> None:
-    from lab.docs.findings import Finding
+    from lab.verdicts.findings import Finding
     from lab.verdicts.verdict import DRIFT
 
     drift = Finding("bpf/demo/README.md", 145, "output-drift",

@@ -23,7 +23,6 @@ from typing import Any
 from lab.cache.catalog import LockedKernel
 from lab.docs.accept import accepted_text
 from lab.docs.extract import extract
-from lab.docs.findings import Finding, drifts, summary
 from lab.docs.markdown import read_document
 from lab.docs.output import OutputCheck
 from lab.docs.static import DocCheck
@@ -32,6 +31,7 @@ from lab.errors import LabError
 from lab.guest_text import visible
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
+from lab.verdicts.findings import Finding, drifts, summary
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.verdict import FAIL, UNEXPECTED_PASS, Cell, cell_for
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 try:  # in the guest: ecli_format.py is installed next to this file
     import ecli_format as fmt
 except ImportError:  # in the project
-    from lab.guest import ecli_format as fmt
+    from lab.in_guest import ecli_format as fmt
 
 READY_LINE = "Running eBPF program..."
 STOP = {signal.SIGINT, signal.SIGTERM}
