@@ -25,7 +25,7 @@ from lab.docs.accept import accepted_text
 from lab.docs.extract import extract
 from lab.docs.markdown import read_document
 from lab.docs.output import OutputCheck
-from lab.docs.static import DocCheck
+from lab.docs.static_check import DocCheck
 from lab.docs.verify import document_path, guess_scenarios, merge, run_check, static_check
 from lab.errors import LabError
 from lab.guest_text import visible

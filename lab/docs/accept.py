@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from lab.docs.output import closest_line
 from lab.docs.samples import SampleLine, parse_capture
-from lab.docs.static import DocCheck
+from lab.docs.static_check import DocCheck
 
 
 def accepted_text(check: DocCheck, counterparts: Mapping[int, SampleLine],

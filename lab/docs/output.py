@@ -1,7 +1,7 @@
 """A document's output sample against what a run captured (pure logic).
 
 Each documented line needs a counterpart of its shape in the capture (see
-shapes.py); together the counterparts must keep the sample's relations: one
+output_shapes.py); together the counterparts must keep the sample's relations: one
 pid where the sample shows one, distinct pids where it shows distinct ones, and
 a pid shown for `rm` must be the pid of an `rm` the workload ran. A line with
 no counterpart is output drift, cited with the closest observed line; a cut
@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
+from lab.docs.output_shapes import Bindings, Shape, consistent, pid_values, shape_of
 from lab.docs.samples import SampleLine, parse_capture
-from lab.docs.shapes import Bindings, Shape, consistent, pid_values, shape_of
 from lab.verdicts.findings import Confirmation, Finding
 
 Record = Mapping[str, str]

@@ -16,7 +16,7 @@ from lab.docs.markdown import Document, read_document
 from lab.docs.output import OutputCheck, match_samples
 from lab.docs.program import DOCUMENT_NAME, program_of
 from lab.docs.samples import parse_lines
-from lab.docs.static import DocCheck, check_document
+from lab.docs.static_check import DocCheck, check_document
 from lab.errors import LabError
 from lab.scenario import Scenario
 from lab.verdicts.findings import Finding

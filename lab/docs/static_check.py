@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from lab.docs.attribution import Attribution, attribute, looks_like_code, names_in, overlap
-from lab.docs.code import compare, shown
+from lab.docs.code_block import compare, shown
 from lab.docs.formats import Format, formats_of, produces, produces_prefix
 from lab.docs.markdown import Code, Directive, Document, Image, Text
 from lab.docs.program import Program
