@@ -12,7 +12,12 @@ import textwrap
 from pathlib import Path
 from types import ModuleType
 
+import bare_side
+import lab_side
+import measured
 import pytest
+import report_cells
+import report_markdown
 from conftest import PROJECT
 from leftover_processes import processes_naming
 
@@ -40,8 +45,7 @@ FAKE_VNG = textwrap.dedent("""\
 
 
 @pytest.fixture
-def fake_vng(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bench_module: ModuleType
-             ) -> object:
+def fake_vng(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "vng").write_text(FAKE_VNG)
@@ -50,38 +54,38 @@ def fake_vng(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bench_module: Modu
     share, ro = tmp_path / "work" / ".guest-rw", tmp_path / "work" / ".guest-ro"
     (share / "out").mkdir(parents=True)
     ro.mkdir()
-    return bench_module.Bare(Path("/vmlinuz"), Path("/modules"), "6.1.0-test", Path("/root"),
-                             share, ro, "tcg")
+    return bare_side.Bare(Path("/vmlinuz"), Path("/modules"), "6.1.0-test", Path("/root"),
+                          share, ro, "tcg")
 
 
-def test_a_bare_run_that_proved_success_is_timed(bench_module: ModuleType, fake_vng: object,
+def test_a_bare_run_that_proved_success_is_timed(fake_vng: object,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_VNG", "ok")
-    run = bench_module.run_vng(fake_vng, "bash /lab/ro/bare_tutorials.sh minimal", 30,
-                               (bench_module.BARE_STARTED, bench_module.BARE_DONE))
-    started, finished = (run.seen[bench_module.BARE_STARTED], run.seen[bench_module.BARE_DONE])
+    run = bare_side.run_vng(fake_vng, "bash /lab/ro/bare_tutorials.sh minimal", 30,
+                               (bare_side.BARE_STARTED, bare_side.BARE_DONE))
+    started, finished = (run.seen[bare_side.BARE_STARTED], run.seen[bare_side.BARE_DONE])
     assert 0 < started < finished <= run.total
 
 
-def test_a_failed_bare_check_stops_the_benchmark(bench_module: ModuleType, fake_vng: object,
+def test_a_failed_bare_check_stops_the_benchmark(fake_vng: object,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """vng exits 255 either way: without the script's file there is no time, and the
     reason the script wrote is shown."""
     monkeypatch.setenv("FAKE_VNG", "check")
     with pytest.raises(SystemExit, match=r"bare: .* failed .*no line matching 'PID 42'"):
-        bench_module.run_vng(fake_vng, "bash /lab/ro/bare_tutorials.sh minimal", 30)
+        bare_side.run_vng(fake_vng, "bash /lab/ro/bare_tutorials.sh minimal", 30)
 
 
-def test_a_bare_run_that_hangs_is_stopped(bench_module: ModuleType, fake_vng: object,
+def test_a_bare_run_that_hangs_is_stopped(fake_vng: object,
                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FAKE_VNG", "hang")
     with pytest.raises(SystemExit, match="still ran after 1 s"):
-        bench_module.run_vng(fake_vng, "true", 1.0)
+        bare_side.run_vng(fake_vng, "true", 1.0)
     assert not processes_naming(str(tmp_path / "bin" / "vng"))
 
 
-def test_bare_times_give_stages_per_tutorial(bench_module: ModuleType) -> None:
-    uptime, tutorials = bench_module.parse_bare_times(
+def test_bare_times_give_stages_per_tutorial() -> None:
+    uptime, tutorials = bare_side.parse_bare_times(
         "guest-uptime 9.87\n"
         "minimal build 100.0\nminimal load 103.5\nminimal workload 104.0\n"
         "minimal capture 104.25\nminimal end 105.0\n"
@@ -93,32 +97,33 @@ def test_bare_times_give_stages_per_tutorial(bench_module: ModuleType) -> None:
     assert tutorials[1].timings == {"build": 0.5, "load": 4.5}
 
 
-def fake_results(bench: ModuleType) -> object:
-    results = bench.Results(bench.Series("boot to a usable shell and power off", [9.0, 8.0, 10.0],
-                                         [20.0, 22.0, 21.0]),
-                            bench.Series("boot + 1 tutorial (minimal)", [24.0, 25.0, 23.0],
-                                         [60.0, 70.0, 65.0]))
-    boot = bench.LabBoot(total=9.0, to_shell=8.5, uptime=6.0, probe=0.1, poweroff=0.3)
+def fake_results() -> object:
+    boots = measured.Series("boot to a usable shell and power off", [9.0, 8.0, 10.0],
+                            [20.0, 22.0, 21.0])
+    runs = measured.Series("boot + 1 tutorial (minimal)", [24.0, 25.0, 23.0], [60.0, 70.0, 65.0])
+    results = measured.Results(boots, runs)
+    boot = measured.LabBoot(total=9.0, to_shell=8.5, uptime=6.0, probe=0.1, poweroff=0.3)
     results.lab_boots = [boot, boot, boot]
-    scenario = bench.Stages("minimal", {"start": 0.5, "build": 0.6, "load": 7.0}, 9.0, True)
-    results.lab_runs = [bench.LabRun(24.0, 1.0, 9.5, boot, [scenario], 0.3)]
-    bare = bench.Stages("minimal", {"build": 30.0, "load": 6.0, "capture": 1.0}, 37.0)
-    results.bare_runs = [bench.BareRun(65.0, 18.0, 24.0, 61.0, [bare])]
+    scenario = measured.Stages("minimal", {"start": 0.5, "build": 0.6, "load": 7.0}, 9.0, True)
+    results.lab_runs = [measured.LabRun(24.0, 1.0, 9.5, boot, [scenario], 0.3)]
+    bare = measured.Stages("minimal", {"build": 30.0, "load": 6.0, "capture": 1.0}, 37.0)
+    results.bare_runs = [measured.BareRun(65.0, 18.0, 24.0, 61.0, [bare])]
     results.dry_runs = [0.9]
     return results
 
 
-def fake_context(bench: ModuleType, repeat: int = 3) -> object:
-    return bench.Context(date="2026-01-01", command="python bench/benchmark.py --repeat 3",
-                         line="6.1", release="6.1.0-50-amd64", accel="tcg", accel_reason="no kvm",
-                         repeat=repeat, machine={"cores": "2", "cpu": "Test CPU", "arch": "x86_64",
-                                                 "load": "0.1 0.2 0.3", "qemus": "0"},
-                         qemu="QEMU 7.2", vng="virtme-ng 1.42", prepare=1.0,
-                         bare_command="vng --run ...", build_cache=True)
+def fake_context(repeat: int = 3) -> object:
+    machine = {"cores": "2", "cpu": "Test CPU", "arch": "x86_64", "load": "0.1 0.2 0.3",
+               "qemus": "0"}
+    return report_cells.Context(date="2026-01-01", command="python bench/benchmark.py --repeat 3",
+                                line="6.1", release="6.1.0-50-amd64", accel="tcg",
+                                accel_reason="no kvm", repeat=repeat, machine=machine,
+                                qemu="QEMU 7.2", vng="virtme-ng 1.42", prepare=1.0,
+                                bare_command="vng --run ...", build_cache=True)
 
 
-def test_the_report_has_each_side_and_the_ratio(bench_module: ModuleType) -> None:
-    report = bench_module.render(fake_results(bench_module), fake_context(bench_module), False)
+def test_the_report_has_each_side_and_the_ratio() -> None:
+    report = report_markdown.render(fake_results(), fake_context(), False)
     assert ("| boot to a usable shell and power off | 9.0 s | 8.0–10.0 | 21.0 s | 20.0–22.0 "
             "| 0.43 |") in report
     assert "| boot + 1 tutorial (minimal) | 24.0 s | 23.0–25.0 | 65.0 s | 60.0–70.0 | 0.37 |" \
@@ -133,19 +138,19 @@ def test_the_report_has_each_side_and_the_ratio(bench_module: ModuleType) -> Non
     assert "1 of 1 lab builds reused" in report
 
 
-def test_the_report_keeps_the_prose_around_its_markers(bench_module: ModuleType) -> None:
-    begin, end = bench_module.BEGIN, bench_module.END
+def test_the_report_keeps_the_prose_around_its_markers() -> None:
+    begin, end = report_markdown.BEGIN, report_markdown.END
     existing = f"# Benchmarks\n\nintro\n\n{begin}\nold numbers\n{end}\n\n## Under KVM\n\nprose\n"
-    merged = bench_module.merge_report(existing, "unused", f"{begin}\nnew numbers\n{end}\n")
+    merged = report_markdown.merge_report(existing, "unused", f"{begin}\nnew numbers\n{end}\n")
     assert merged == (f"# Benchmarks\n\nintro\n\n{begin}\nnew numbers\n{end}\n\n"
                       "## Under KVM\n\nprose\n")
-    template = bench_module.TEMPLATE.read_text()
-    fresh = bench_module.merge_report(None, template, f"{begin}\nnumbers\n{end}\n")
+    template = report_markdown.TEMPLATE.read_text()
+    fresh = report_markdown.merge_report(None, template, f"{begin}\nnumbers\n{end}\n")
     assert "numbers" in fresh and "## Under KVM" in fresh
-    assert bench_module.merge_report("no markers here", template, f"{begin}\nx\n{end}\n") \
+    assert report_markdown.merge_report("no markers here", template, f"{begin}\nx\n{end}\n") \
         .startswith(template.split(begin)[0])
     with pytest.raises(SystemExit, match="markers"):
-        bench_module.merge_report(None, "a template without them", "x")
+        report_markdown.merge_report(None, "a template without them", "x")
 
 
 @pytest.mark.parametrize(("line", "refused"), [("7.2", "kprobe-link"), ("5.10", "bashreadline")])
@@ -193,16 +198,15 @@ def test_kernel_lab_still_shows_its_guest(tmp_path: Path) -> None:
     assert hasattr(KernelLab(settings, "6.1"), "_vm")
 
 
-def test_a_cold_build_cache_lacks_only_the_stored_builds(bench_module: ModuleType,
-                                                         tmp_path: Path) -> None:
+def test_a_cold_build_cache_lacks_only_the_stored_builds(tmp_path: Path) -> None:
     real = tmp_path / "cache"
     for entry in ("kernels", "rootfs", "root-images", "builds"):
         (real / entry).mkdir(parents=True)
     (real / "builds" / "key.tar").write_bytes(b"stored")
-    scratch = bench_module.cold_build_cache(real, tmp_path / "cold")
+    scratch = lab_side.cold_build_cache(real, tmp_path / "cold")
     (scratch / "builds").mkdir()  # what the lab's first stored build would make
 
-    again = bench_module.cold_build_cache(real, tmp_path / "cold")
+    again = lab_side.cold_build_cache(real, tmp_path / "cold")
 
     assert sorted(p.name for p in again.iterdir()) == ["kernels", "root-images", "rootfs"]
     assert all((again / name).resolve() == real / name for name in ("kernels", "rootfs"))
