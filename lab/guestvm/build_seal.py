@@ -36,9 +36,9 @@ from lab.guestvm.build_steps import (
     BUILD_TOOLS,
     GUEST_BTF,
     STEP_TIMEOUT_S,
-    Shell,
     dump_vmlinux_h_command,
 )
+from lab.guestvm.guest import Shell
 from lab.guestvm.untrusted import read_untrusted_bytes
 
 BUILD_TAR_LIMIT = 256 << 20  # the largest build directory the host stores

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Protocol
 
-from lab.guestvm.console import CommandResult
 from lab.guestvm.vng_command import GUEST_RO_DIR
 from lab.scenario import Scenario
 
@@ -32,12 +30,6 @@ BUILD_TOOLS = f"{GUEST_RO_DIR}/bin"
 # them), the lab's tools first on PATH.
 BUILD_ENV = ("HOME=/root", f"PATH={BUILD_TOOLS}:/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/bin")
 STEP_TIMEOUT_S = 600.0  # what one build command may take
-
-
-class Shell(Protocol):
-    """The guest's console, as far as a build uses it."""
-
-    def run(self, command: str, timeout: float) -> CommandResult: ...
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,11 @@ from lab.guestvm.build_seal import Boot, Seal, keep_build, private_name
 from lab.guestvm.build_steps import (
     STEP_TIMEOUT_S,
     BuildStep,
-    Shell,
     build_steps,
     in_clean_env,
     step_command,
 )
+from lab.guestvm.guest import Shell
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, guest_build_dir, stage_sources

@@ -8,7 +8,7 @@ pytest.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,10 @@ from lab.cache.catalog import LockedKernel, load_catalog, load_lock, locked
 from lab.cache.guest_root import guest_root
 from lab.cache.kernels import KernelBuild, fetch_kernel
 from lab.cache.rootfs import load_recipe
-from lab.docs.verify import document_findings
 from lab.errors import GuestError, LabError
 from lab.guest_text import visible
 from lab.guestvm.accel import AccelChoice, choose_accel
+from lab.guestvm.guest import BootedGuest
 from lab.guestvm.prebuild import Prebuilder, PrebuildReport, planned_jobs
 from lab.guestvm.run_dir import RunDir
 from lab.guestvm.runner import ScenarioRunner
@@ -34,11 +34,20 @@ from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_c
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import DEFAULT_SHARE_LIMIT, Settings
 from lab.verdicts.outcome import Outcome
+from lab.verdicts.stage import Stage
 
 # Under KVM the guest decompresses its kernel in about 0.1 s, less than virtme-ng
 # takes to read the release out of a 65 MB uncompressed image (strings(1), 0.8 s):
 # the uncompressed PVH image pays only under emulation.
 KVM_DECOMPRESSES_FAST = "under KVM the compressed image boots faster"
+# How a session boots a guest: its spec and console log in, a started guest out
+# (unit tests give a fake one).
+GuestFactory = Callable[[GuestSpec, Path], BootedGuest]
+
+
+def boot_vm(spec: GuestSpec, console_log: Path) -> GuestVM:
+    """A GuestVM booted under virtme-ng (lab.guestvm.vm)."""
+    return GuestVM(spec, console_log).start()
 
 
 @dataclass(frozen=True)
@@ -107,11 +116,14 @@ class KernelLab:
     and the console, so the line still has its column in the report.
     """
 
-    def __init__(self, settings: Settings, kernel: LockedKernel | str) -> None:
+    def __init__(self, settings: Settings, kernel: LockedKernel | str,
+                 boot_guest: GuestFactory = boot_vm) -> None:
         """kernel: the lock's entry (lab.kernel_choice), or a line's name, checked
         against the catalog and the lock here, before anything touches the disk.
-        The line's run directory is this object's until close() (lab.guestvm.run_dir)."""
+        The line's run directory is this object's until close() (lab.guestvm.run_dir).
+        boot_guest: how a guest is booted (a GuestVM unless a test says otherwise)."""
         self.settings = settings
+        self._boot_guest = boot_guest
         self.kernel = choose_kernel(settings, kernel) if isinstance(kernel, str) else kernel
         self.line = self.kernel.line
         self._run_dir = RunDir(settings.output, self.line)
@@ -124,13 +136,24 @@ class KernelLab:
         self.failure: str | None = None
         self.failure_tail = ""
         self.prepared: Prepared | None = None
-        self._vm: GuestVM | None = None
+        self._vm: BootedGuest | None = None
         self._runner: ScenarioRunner | None = None
         self._tried_ahead: set[str] = set()  # build keys tried by prebuild()
 
     @property
     def accel(self) -> AccelChoice | None:
         return self.prepared.accel if self.prepared else None
+
+    @property
+    def guest(self) -> BootedGuest | None:
+        """The booted guest: None before start(), after close() or when the line
+        could not boot; replaced when ensure_clean() boots a new one."""
+        return self._vm
+
+    @property
+    def runner(self) -> ScenarioRunner | None:
+        """The runner of the booted guest (its build keys, whether it needs a reboot)."""
+        return self._runner
 
     def start(self) -> None:
         """Prepare and boot; a failure is kept for every scenario, not raised."""
@@ -169,7 +192,7 @@ class KernelLab:
                           self.settings.share_limit)
         print(f"booting {self.prepared.kernel.release} ({self.prepared.accel.accel})...",
               file=sys.stderr, flush=True)
-        self._vm = GuestVM(spec, self.work_dir / "console.log").start()
+        self._vm = self._boot_guest(spec, self.work_dir / "console.log")
         self.boots += 1
         print(f"kernel {self.line} booted in {self._vm.boot_seconds:.1f} s", file=sys.stderr,
               flush=True)
@@ -194,11 +217,11 @@ class KernelLab:
         if not jobs:
             return None
         self._tried_ahead.update(job.key for job in jobs)
-        parallel = vm.spec.cpus
+        parallel = vm.cpus
         print(f"kernel {self.line}: building {len(jobs)} tutorial(s) ahead, {parallel} at a "
               f"time: {', '.join(job.name for job in jobs)}", file=sys.stderr, flush=True)
-        builder = Prebuilder(vm.console, self.work_dir, self.settings.project, runner.builds,
-                             vm.spec.release, parallel, runner.boot)
+        builder = Prebuilder(vm, self.work_dir, self.settings.project, runner.builds,
+                             vm.release, parallel, runner.boot)
         try:
             report = builder.run(jobs)
         except GuestError as error:
@@ -215,17 +238,14 @@ class KernelLab:
         self.ensure_clean()
         if self.failure is not None or self._runner is None:
             return self._boot_outcome(scenario)
-        outcome = self._runner.run(scenario, load_program=load_program)
-        with outcome.timing("document"):
-            outcome.document = document_findings(scenario, self.settings.project, outcome)
-        return outcome
+        return self._runner.run(scenario, load_program=load_program)
 
     def _boot_outcome(self, scenario: Scenario) -> Outcome:
         """A line that cannot boot: the reason, with the console kept as evidence."""
         evidence = self.work_dir / scenario.name
         evidence.mkdir(parents=True, exist_ok=True)
         (evidence / "console-tail.log").write_text(self.failure_tail)
-        return Outcome(scenario.name, stage="boot", message=self.failure or "no guest",
+        return Outcome(scenario.name, stage=Stage.BOOT, message=self.failure or "no guest",
                        console_tail=self.failure_tail, evidence=evidence)
 
     def _power_off(self) -> None:

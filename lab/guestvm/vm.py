@@ -11,27 +11,35 @@ log the host writes from what the guest prints is bounded too
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import pexpect
 
 from lab.errors import GuestError, LabError
 from lab.guest_text import visible
 from lab.guestvm.capped_log import CappedLog
-from lab.guestvm.console import TAIL_CHARS, GuestConsole
+from lab.guestvm.console import TAIL_CHARS, CommandResult, GuestConsole, new_marker, typed
 from lab.guestvm.share_mount import bound_share, release_shares
+from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import RO_MOUNT_POINT, GuestSpec, vng_command
+from lab.guestvm.waiting import SystemClock, wait_until
+from lab.guestvm.workload import pid_from
 
 FIRST_PROMPT = r"root@[^\r\n]*# "
 SHUTDOWN_TIMEOUT_S = 20.0
+T = TypeVar("T")
 
 
 class GuestVM:
-    """A guest kernel booted with the lab root, reachable through its console."""
+    """A guest kernel booted with the lab root, reachable through its console; the
+    lab's Guest (lab.guestvm.guest), its commands run by the console's shell."""
 
     def __init__(self, spec: GuestSpec, console_log: Path, boot_timeout: float = 150.0,
                  boot_attempts: int = 2) -> None:
@@ -53,6 +61,58 @@ class GuestVM:
         if self._console is None:
             raise GuestError("the guest is not running")
         return self._console
+
+    @property
+    def release(self) -> str:
+        return self.spec.release
+
+    @property
+    def cpus(self) -> int:
+        return self.spec.cpus
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.console.in_doubt
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        return self.console.run(command, timeout)
+
+    def check(self, command: str, timeout: float) -> str:
+        return self.console.check(command, timeout)
+
+    def start_background(self, command: str, output: str, timeout: float) -> int:
+        """command in the background, its output to output; its pid, under a fresh marker."""
+        mark = new_marker("PID")
+        printed = self.check(f"{command} > {output} 2>&1 & echo {typed(mark)}=$!", timeout)
+        return int(pid_from(printed, command, mark))
+
+    def answers(self, timeout: float) -> bool:
+        return self.console.answers(timeout)
+
+    def sendline(self, line: str) -> None:
+        self.console.sendline(line)
+
+    def sendeof(self) -> None:
+        self.console.sendeof()
+
+    def interrupt(self) -> None:
+        self.console.interrupt()
+
+    def expect(self, pattern: str, timeout: float, waiting_for: str) -> re.Match[str]:
+        return self.console.expect(pattern, timeout, waiting_for)
+
+    def expect_prompt(self, timeout: float) -> str:
+        return self.console.expect_prompt(timeout)
+
+    def last_output(self) -> str:
+        return self.console.last_output()
+
+    def read_share(self, relative: str) -> str:
+        return read_untrusted(self.spec.work_dir, relative)
+
+    def wait_until(self, ready: Callable[[], T | None], timeout: float, what: str,
+                   seen: Callable[[], str], poll: float) -> T:
+        return wait_until(SystemClock(), ready, timeout, what, seen, poll, self.console_tail)
 
     def start(self) -> GuestVM:
         for attempt in range(1, self.boot_attempts + 1):

@@ -22,10 +22,10 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from lab.errors import LabError
-from lab.guestvm.console import CommandResult, new_marker, typed
+from lab.guestvm.console import new_marker, typed
+from lab.guestvm.guest import Conversation
 from lab.scenario import BACKGROUND, REFERENCE, Step
 
 Record = Mapping[str, str]
@@ -40,22 +40,10 @@ class StepFailed(LabError):
     """A workload step did not do what the scenario says; the message says how."""
 
 
-class WorkloadConsole(Protocol):
-    """What the workload needs of lab.guestvm.console.GuestConsole."""
-
-    def run(self, command: str, timeout: float) -> CommandResult: ...
-    def sendline(self, line: str) -> None: ...
-    def sendeof(self) -> None: ...
-    def interrupt(self) -> None: ...
-    def expect(self, pattern: str, timeout: float, waiting_for: str) -> re.Match[str]: ...
-    def expect_prompt(self, timeout: float) -> str: ...
-    def last_output(self) -> str: ...
-
-
 class Workload:
     """Runs the steps in order; `records` holds what they recorded, by name."""
 
-    def __init__(self, console: WorkloadConsole) -> None:
+    def __init__(self, console: Conversation) -> None:
         self.console = console
         self.records: dict[str, list[Record]] = {}
         self.jobs: list[str] = []

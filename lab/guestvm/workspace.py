@@ -92,9 +92,13 @@ class Workspace:
     def guest_log(self, log: str) -> str:
         return f"{self.guest_out}/{log}.log"
 
+    def share_log(self, log: str) -> str:
+        """Where a log is, relative to the read-write share."""
+        return f"out/{self.name}/{log}.log"
+
     def read(self, log: str) -> str:
         """A log the guest wrote; '' if it wrote none (or planted a link instead)."""
-        return read_untrusted(self._share, f"out/{self.name}/{log}.log")
+        return read_untrusted(self._share, self.share_log(log))
 
     def keep_logs(self) -> dict[str, str]:
         """Copy the guest's logs into the evidence directory, which the guest cannot

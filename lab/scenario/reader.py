@@ -54,7 +54,7 @@ from lab.scenario.values import (
     _text,
 )
 from lab.verdicts.kernel_health import Accepted
-from lab.verdicts.outcome import STAGES
+from lab.verdicts.stage import STAGES
 
 COLUMN = re.compile(r"\S+")  # a header's column name: what splitting the line on spaces gives
 CONFIG_OPTION = re.compile(r"CONFIG_[A-Z0-9_]+")

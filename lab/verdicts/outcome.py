@@ -14,11 +14,9 @@ from pathlib import Path
 
 from lab.verdicts.findings import Finding
 from lab.verdicts.matcher import ExpectationResult, Record
+from lab.verdicts.stage import STAGES, Stage
 
-# In the order a scenario meets them. `kernel` is the health check of the
-# kernel log after the scenario, `document` the tutorial's own text.
-STAGES = ("preflight", "boot", "build", "load", "workload", "capture", "expect", "kernel",
-          "cleanup", "document")
+__all__ = ["STAGES", "Outcome", "Stage"]
 
 
 @dataclass
@@ -26,7 +24,7 @@ class Outcome:
     """What happened to one scenario on one kernel."""
 
     scenario: str
-    stage: str = "preflight"
+    stage: Stage = Stage.PREFLIGHT
     passed: bool = False
     message: str = ""
     results: list[ExpectationResult] = field(default_factory=list)

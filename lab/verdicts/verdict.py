@@ -18,6 +18,7 @@ from lab.verdicts.cause import cause_of
 from lab.verdicts.expectation import Incompatibility, Recorded
 from lab.verdicts.findings import drifts, summary
 from lab.verdicts.outcome import Outcome
+from lab.verdicts.stage import Stage
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
@@ -64,7 +65,7 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
         reason = f"recorded as incompatible ({expected}), but failed at {observed}"
     else:
         verdict, reason = FAIL, observed
-    stage = "document" if verdict == DRIFT else outcome.stage
+    stage = Stage.DOCUMENT if verdict == DRIFT else outcome.stage
     return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
                 str(outcome.evidence or ""), expected, _clip(observed),
                 [finding.to_json() for finding in outcome.document])

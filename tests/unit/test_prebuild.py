@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_guest import FakeGuest, fake_guests, prepared_line
 
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
 from lab.guestvm import session
 from lab.guestvm.build_seal import Seal
 from lab.guestvm.build_steps import GUEST_BTF, build_steps
+from lab.guestvm.cell import Cell
 from lab.guestvm.console import CommandResult
 from lab.guestvm.prebuild import (
     DONE,
@@ -33,9 +35,11 @@ from lab.guestvm.prebuild import (
 )
 from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.session import KernelLab
+from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, Workspace
 from lab.scenario import Incompatibility, Scenario, load_scenarios
 from lab.settings import Settings
+from lab.verdicts.outcome import Outcome
 
 PROJECT = Path(__file__).resolve().parents[2]
 # any shipped scenario: every field the tests use is replaced (tutorial())
@@ -101,6 +105,13 @@ class HostShell:
         assert result.status == 0, f"{command}: {result.output}"
         return result.output
 
+    @property
+    def release(self) -> str:
+        return RELEASE
+
+    def read_share(self, relative: str) -> str:
+        return read_untrusted(self.run_dir / SHARE_DIR, relative)
+
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
@@ -123,13 +134,6 @@ def write_mounts(run_dir: Path) -> None:
         "virtme.initmount0 /lab 9p rw,sync 0 0\n")
 
 
-@dataclasses.dataclass
-class HostVM:
-    console: HostShell
-    spec: Any = dataclasses.field(
-        default_factory=lambda: dataclasses.make_dataclass("Spec", ["release"])(RELEASE))
-
-
 class Guest:
     """One booted 'guest' in a host shell: its runner (own turns, keys, the boot's
     vmlinux.h) and the build cache, built ahead or on a scenario's own turn."""
@@ -138,7 +142,7 @@ class Guest:
         self.run_dir = run_dir
         self.cache = cache
         self.shell = HostShell(run_dir, before)
-        self.runner = ScenarioRunner(HostVM(self.shell), PROJECT, {},  # type: ignore[arg-type]
+        self.runner = ScenarioRunner(self.shell, PROJECT, {},  # type: ignore[arg-type]
                                      run_dir, run_dir / RO_DIR, cache, "t" * 64)
 
     def ahead(self, scenarios: list[Scenario], parallel: int = 2) -> PrebuildReport:
@@ -155,7 +159,8 @@ class Guest:
             return log.read_text() + "\n".join(report.refused.values())
         work = Workspace(self.run_dir, scenario.name, Path(scenario.program))
         (self.run_dir / SHARE_DIR / "out" / scenario.name).mkdir(parents=True, exist_ok=True)
-        self.runner._build(scenario, work)
+        cell = Cell(scenario, work, Outcome(scenario.name))
+        self.runner.builder.build(cell, self.runner.build_inputs(scenario))
         return work.read("build")
 
     def stored(self, scenario: Scenario) -> dict[str, bytes] | None:
@@ -430,36 +435,14 @@ def test_the_tar_of_a_build_is_written_under_a_name_no_other_build_can_know(
     assert names[0] != names[1] and "same" not in "".join(names)
 
 
-class FakeVM:
-    alive = True
-
-    def __init__(self) -> None:
-        self.spec = dataclasses.make_dataclass("Spec", ["cpus", "release"])(2, "6.1.0-99-amd64")
-        self.console = object()
-
-    def close(self) -> None:
-        self.alive = False
-
-
-class FakeRunner:
-    needs_reboot = False
-    usable = True
-    boot = None
-
-    def __init__(self, cache: BuildCache) -> None:
-        self.builds = cache
-
-    def build_inputs(self, scenario: Scenario) -> BuildInputs:
-        return inputs(scenario)
-
-
 def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twice(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
     settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
                         accel="tcg")
-    lab = KernelLab(settings, "6.1")
-    runner = FakeRunner(BuildCache(tmp_path / "cache"))
-    lab._vm, lab._runner = FakeVM(), runner  # type: ignore[assignment]
+    booted: list[FakeGuest] = []
+    lab = KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
+    lab.start()
     runs = []
 
     def guest_panics(self: Prebuilder, jobs: object) -> None:
@@ -471,10 +454,31 @@ def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twic
     crashing = tutorial(tmp_path, "crashing", "echo c > /proc/sysrq-trigger")
 
     assert lab.prebuild([crashing]) is None
-    assert runner.needs_reboot, "the guest that died building ahead is replaced"
-    runner.needs_reboot = False
+    assert lab.runner is not None and lab.runner.needs_reboot, \
+        "the guest that died building ahead is replaced"
+    lab.ensure_clean()
+    assert len(booted) == 2
     assert lab.prebuild([crashing]) is None
     assert len(runs) == 1, "a build that brought the guest down is not tried ahead again"
+    lab.close()
+
+
+def test_builds_ahead_are_run_by_the_booted_guest_and_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
+    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
+                        accel="tcg")
+    booted: list[FakeGuest] = []
+    lab = KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
+    lab.start()
+
+    report = lab.prebuild([tutorial(tmp_path, "fails", "false")])
+
+    assert report is not None and report.failed == ("fails",)
+    assert any("xargs -P 2" in command for command in booted[0].commands)
+    assert "built 0 tutorial(s) ahead, 2 at a time" in capsys.readouterr().err
+    lab.close()
 
 
 def test_a_seal_is_accepted_only_with_one_matching_digest_per_check_and_the_tar(

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_guest import FakeGuest, fake_guests, prepared_line
 
 from lab.errors import GuestError, LabError
 from lab.guestvm import session
 from lab.guestvm.session import KernelLab
+from lab.guestvm.vng_command import GuestSpec
 from lab.scenario import load_scenarios
 from lab.settings import Settings
-from lab.verdicts.outcome import Outcome
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -34,15 +35,16 @@ def scenarios() -> list[Any]:
 
 
 def test_a_guest_that_cannot_boot_fails_every_scenario_at_boot_with_its_console(
-        lab: KernelLab, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     attempts = []
 
-    def boot_that_hangs() -> None:
+    def boot_that_hangs(spec: GuestSpec, console_log: Path) -> FakeGuest:
         attempts.append(1)
         raise GuestError("timed out after 150 s waiting for the guest to boot to a shell",
                          "[    2.5] Kernel panic - not syncing")
 
-    monkeypatch.setattr(lab, "_boot", boot_that_hangs)
+    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
+    lab = KernelLab(out_settings(tmp_path), "6.1", boot_guest=boot_that_hangs)
     lab.start()
     outcomes = [lab.run(scenario) for scenario in scenarios()]
 
@@ -68,40 +70,48 @@ def test_a_line_that_cannot_be_prepared_fails_every_scenario_at_boot(
     assert outcome.message.startswith("kernel 6.1 could not be prepared: the lock pins")
 
 
-class FakeVM:
-    alive = True
-
-    def close(self) -> None:
-        self.alive = False
-
-
-class FakeRunner:
-    needs_reboot = False
-
-    def run(self, scenario: Any, *, load_program: bool = True) -> Outcome:
-        return Outcome(scenario.name, passed=True)
+def fake_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             booted: list[FakeGuest]) -> KernelLab:
+    """A session whose line is prepared at once and whose guests are fakes."""
+    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
+    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
+                        accel="tcg", build_cache=False)
+    return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
 
 
 def test_a_guest_left_dirty_is_replaced_before_the_next_scenario(
-        lab: KernelLab, monkeypatch: pytest.MonkeyPatch) -> None:
-    boots = []
-
-    def boot() -> None:
-        boots.append(1)
-        lab._vm, lab._runner = FakeVM(), FakeRunner()  # type: ignore[assignment]
-
-    monkeypatch.setattr(lab, "_boot", boot)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    booted: list[FakeGuest] = []
+    lab = fake_lab(tmp_path, monkeypatch, booted)
     lab.start()
     first, second = scenarios()
     assert lab.run(first).scenario == first.name
-    assert len(boots) == 1, "a clean guest is kept"
-    lab._runner.needs_reboot = True  # type: ignore[union-attr]
+    assert len(booted) == 1, "a clean guest is kept"
+    assert lab.runner is not None
+    lab.runner.needs_reboot = True
     assert lab.run(second).scenario == second.name
-    assert len(boots) == 2, "a dirty guest is replaced"
-    old_vm = lab._vm
-    old_vm.alive = False  # type: ignore[union-attr]
+    assert len(booted) == 2, "a dirty guest is replaced"
+    assert booted[0].closed, "the dirty guest was powered off"
+    booted[1].alive = False
     lab.run(first)
-    assert len(boots) == 3, "a dead guest is replaced"
+    assert len(booted) == 3, "a dead guest is replaced"
+    assert lab.guest is booted[2] and lab.boots == 3
+    lab.close()
+    assert booted[2].closed and lab.guest is None
+
+
+def test_a_scenario_runs_in_the_booted_guest_and_its_document_is_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    booted: list[FakeGuest] = []
+    with fake_lab(tmp_path, monkeypatch, booted) as lab:
+        outcome = lab.run(scenarios()[0])
+
+        assert lab.failure is None
+        assert outcome.evidence == lab.work_dir / outcome.scenario
+        assert list(outcome.timings)[-2:] == ["finish", "document"]
+        assert booted[0].commands, "the scenario ran in the fake guest"
+        assert lab.prebuild(scenarios()) is None, "no build cache: nothing to build ahead"
+    assert booted[0].closed
 
 
 def test_only_emulated_guests_boot_the_uncompressed_kernel(
@@ -162,6 +172,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from lab.guestvm.session import KernelLab
+from lab.guestvm.vng_command import GuestSpec
 from lab.settings import Settings
 settings = Settings(project=Path(sys.argv[1]), cache=Path(sys.argv[2]) / "cache",
                     output=Path(sys.argv[2]) / "out", accel="tcg")

@@ -1,0 +1,44 @@
+"""The capture stage: what the probes or the program wrote, and the expectations
+evaluated on it.
+
+trace_pipe: detach, then drain what the probes wrote (one round trip). output:
+read the program's own output until the expectations hold or the settle
+deadline passes, then stop it.
+"""
+
+from __future__ import annotations
+
+from lab.guestvm.cell import Cell
+from lab.guestvm.guest import Guest
+from lab.guestvm.loader import POLL_S, stop_loader
+from lab.guestvm.waiting import WaitTimeout
+from lab.verdicts.matcher import evaluate_all
+
+
+def capture(guest: Guest, cell: Cell) -> None:
+    """Fill the outcome's capture and expectation results."""
+    scenario, work = cell.scenario, cell.work
+    if scenario.load.capture == "output":
+        _settle(guest, cell)
+        stop_loader(guest, cell)
+        captured = cell.log(guest, "load")
+    else:
+        stop_loader(guest, cell, then="dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock "
+                                      f"status=none of={work.guest_log('trace')} 2>/dev/null")
+        captured = cell.log(guest, "trace")
+    cell.outcome.capture = captured
+    cell.outcome.results = evaluate_all(scenario.expect, cell.records, captured)
+
+
+def _settle(guest: Guest, cell: Cell) -> None:
+    """Until the program's output meets the expectations, or the settle deadline."""
+    def met() -> bool:
+        results = evaluate_all(cell.scenario.expect, cell.records, cell.log(guest, "load"))
+        return all(r.passed for r in results)
+
+    try:
+        guest.wait_until(met, cell.scenario.load.settle_timeout,
+                         "the program's output to meet the expectations",
+                         lambda: cell.log(guest, "load"), POLL_S)
+    except WaitTimeout:
+        pass  # what it printed by then is judged at expect

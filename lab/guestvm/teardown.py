@@ -1,0 +1,80 @@
+"""After a scenario: take the console back, keep what explains a failure, and
+leave the guest as the next scenario expects it (nothing attached, empty trace).
+Each function says whether the guest is still fit for another scenario; one
+that is not is replaced by the session before the next.
+"""
+
+from __future__ import annotations
+
+from lab.errors import GuestError
+from lab.guestvm.cell import Cell
+from lab.guestvm.guest import Guest
+from lab.guestvm.loader import stop_command
+from lab.guestvm.waiting import WaitTimeout
+
+RECOVER_S = 5.0
+UNLOAD_POLL_S = 0.2  # each look runs bpftool in the guest
+UNLOAD_DEADLINE_S = 10.0
+PROGRAM_COUNT = "bpftool prog show | grep -c '^[0-9]'"
+
+
+def recover(guest: Guest) -> bool:
+    """A failed step may leave its program holding the console: interrupt it and
+    give the shell a few seconds to answer. Whether it did."""
+    try:
+        guest.interrupt()
+    except OSError:
+        pass
+    return guest.answers(RECOVER_S)
+
+
+def diagnose(guest: Guest, cell: Cell, usable: bool) -> bool:
+    """Keep the console's tail and, while the guest answers, its dmesg and the
+    trace buffers' statistics (lost events show as overruns). Whether the guest
+    stopped answering meanwhile."""
+    outcome, work = cell.outcome, cell.work
+    if not outcome.console_tail:
+        outcome.console_tail = guest.console_tail()
+    work.write("console-tail.log", outcome.console_tail)
+    if not usable:
+        return False  # the console is lost: its tail is all there is
+    try:
+        guest.run(f"dmesg | tail -n 200 > {work.guest_log('dmesg')}", 30)
+        guest.run("grep -H . /sys/kernel/tracing/per_cpu/cpu*/stats "
+                  f"> {work.guest_log('trace-stats')}", 30)
+    except GuestError:
+        return True
+    return False
+
+
+def clean_up(guest: Guest, cell: Cell, baseline: int) -> str:
+    """Stop the loader, remove the build directory, empty the trace; what could not
+    be cleaned ('' if nothing). GuestError: the guest is gone or lost."""
+    output = guest.run(f"{stop_command(cell.loader_pid)}cd /; rm -rf {cell.work.guest}; "
+                       f"echo > /sys/kernel/tracing/trace; {PROGRAM_COUNT}", 60).output
+    loaded = [count(output)]
+    if loaded[-1] <= baseline:
+        return ""
+
+    def unloaded() -> bool:
+        """The kernel frees a program shortly after its last user exits."""
+        loaded.append(programs_loaded(guest))
+        return loaded[-1] <= baseline
+
+    try:
+        guest.wait_until(unloaded, UNLOAD_DEADLINE_S, "the scenario's BPF programs to go",
+                         lambda: f"{loaded[-1]} program(s) loaded", UNLOAD_POLL_S)
+    except WaitTimeout:
+        return (f"{loaded[-1] - baseline} BPF program(s) still loaded "
+                f"{UNLOAD_DEADLINE_S:.0f} s after the scenario stopped its loader")
+    return ""
+
+
+def programs_loaded(guest: Guest) -> int:
+    return count(guest.run(PROGRAM_COUNT, 60).output)
+
+
+def count(output: str) -> int:
+    """The number grep -c printed last (0 when it printed none)."""
+    lines = output.strip().splitlines()
+    return int(lines[-1]) if lines and lines[-1].isdigit() else 0
