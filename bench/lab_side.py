@@ -114,10 +114,10 @@ def judged(outcome: Outcome, scenario: Scenario, line: str) -> Cell:
 
 
 def lab_vm(lab: KernelLab) -> GuestVM:
-    """The booted guest of a KernelLab (a private attribute: KernelLab has no public one)."""
-    vm = getattr(lab, "_vm", None)
+    """The booted guest of a KernelLab (KernelLab.guest), a GuestVM under virtme-ng."""
+    vm = lab.guest
     if not isinstance(vm, GuestVM):
-        raise BenchError("lab: KernelLab has no booted guest in `_vm`; bench/benchmark.py "
+        raise BenchError("lab: KernelLab has no booted GuestVM; bench/benchmark.py "
                          "needs it to read the guest's uptime")
     return vm
 

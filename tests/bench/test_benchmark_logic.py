@@ -193,9 +193,11 @@ def test_the_bare_script_parses() -> None:
 
 
 def test_kernel_lab_still_shows_its_guest(tmp_path: Path) -> None:
-    """The benchmark reads the guest's uptime through KernelLab._vm (no public name)."""
+    """The benchmark reads the guest's uptime through KernelLab.guest (none before start)."""
     settings = dataclasses.replace(Settings.from_env(cwd=PROJECT), output=tmp_path)
-    assert hasattr(KernelLab(settings, "6.1"), "_vm")
+    lab = KernelLab(settings, "6.1")
+    assert lab.guest is None
+    lab.close()
 
 
 def test_a_cold_build_cache_lacks_only_the_stored_builds(tmp_path: Path) -> None:

@@ -56,8 +56,8 @@ def copy_of(tutorial: Scenario, lab: KernelLab, where: Path, name: str) -> Scena
 
 def stored_files(lab: KernelLab, scenario: Scenario) -> dict[str, bytes] | None:
     """The files of the build the cache holds under the scenario's key, or None."""
-    assert lab._runner is not None
-    tar = BuildCache(lab.settings.cache).lookup(lab._runner.build_key(scenario))
+    assert lab.runner is not None
+    tar = BuildCache(lab.settings.cache).lookup(lab.runner.build_key(scenario))
     if tar is None:
         return None
     with tarfile.open(tar) as archive:
