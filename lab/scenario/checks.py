@@ -17,7 +17,7 @@ from lab.scenario.model import (
     Step,
     record_fields,
 )
-from lab.scenario.values import _check_pattern
+from lab.scenario.values import check_pattern
 
 # ${field} stand-ins when checking a line: a recorded value (the matcher escapes
 # it) and the wildcard the matcher puts there to find near misses.
@@ -66,8 +66,8 @@ def check_template(line: str, key: str, where: str) -> None:
     and, filled in with a value, still need some text to match."""
     problem = f"is a bad pattern {line!r} once ${{...}} is filled in"
     value, wildcard = FIELD_STAND_INS
-    _check_pattern(TEMPLATE_FIELD.sub(value, line), key, where, problem)
-    _check_pattern(TEMPLATE_FIELD.sub(wildcard, line), key, where, problem, needs_text=False)
+    check_pattern(TEMPLATE_FIELD.sub(value, line), key, where, problem)
+    check_pattern(TEMPLATE_FIELD.sub(wildcard, line), key, where, problem, needs_text=False)
 
 
 def check_references(scenario: Scenario, where: str) -> None:

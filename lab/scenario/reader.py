@@ -40,18 +40,18 @@ from lab.scenario.model import (
     Step,
 )
 from lab.scenario.values import (
-    _flag,
-    _is_text_or_number,
-    _only,
-    _optional_regex,
-    _optional_text,
-    _regex,
-    _seconds,
-    _shown,
-    _strings,
-    _table,
-    _tables,
-    _text,
+    flag_of,
+    is_text_or_number,
+    only_keys,
+    optional_regex,
+    optional_text,
+    regex_of,
+    seconds_of,
+    shown,
+    strings_of,
+    table_of,
+    tables_of,
+    text_of,
 )
 from lab.verdicts.kernel_health import Accepted
 from lab.verdicts.stage import STAGES
@@ -118,21 +118,21 @@ def parse_scenario(data: dict[str, Any], path: Path,
     """The Scenario a TOML document describes, or a ScenarioError: never another
     exception, whatever the document holds (the property tests hold it to that)."""
     where = str(path)
-    _only(data, TOP_KEYS, where)
+    only_keys(data, TOP_KEYS, where)
     name = _name(data, path, where)
-    _optional_text(data, "source", where)
-    steps = enumerate(_tables(data, "workload", where))
+    optional_text(data, "source", where)
+    steps = enumerate(tables_of(data, "workload", where))
     workload = tuple(_step(s, f"{where} workload[{i}]") for i, s in steps)
-    expectations = enumerate(_tables(data, "expect", where))
+    expectations = enumerate(tables_of(data, "expect", where))
     expect = tuple(_expectation(e, f"{where} expect[{i}]") for i, e in expectations)
     scenario = Scenario(
         name=name,
         path=path,
-        summary=_text(data, "summary", where),
+        summary=text_of(data, "summary", where),
         program=_program(data, name, where),
-        build=_build(_table(data, "build", where), f"{where} [build]"),
-        vmlinux_h=_vmlinux_h(_table(data, "build", where), f"{where} [build]"),
-        load=_load(_table(data, "load", where), f"{where} [load]"),
+        build=_build(table_of(data, "build", where), f"{where} [build]"),
+        vmlinux_h=_vmlinux_h(table_of(data, "build", where), f"{where} [build]"),
+        load=_load(table_of(data, "load", where), f"{where} [load]"),
         workload=workload,
         expect=expect,
         incompatible=_incompatibilities(data, where, known_lines),
@@ -152,7 +152,7 @@ def _name(data: dict[str, Any], path: Path, where: str) -> str:
         source = "" if "name" in data else " (from the file name)"
         raise ScenarioError(f"{where}: `name`{source} must be letters, digits, '.', '_' or '-', "
                             f"starting with a letter or digit, at most {NAME_CHARS} characters, "
-                            f"not {_shown(name)}")
+                            f"not {shown(name)}")
     return name
 
 
@@ -167,13 +167,13 @@ def _inside_project(data: dict[str, Any], key: str, where: str) -> str:
     parts = PurePosixPath(value).parts if isinstance(value, str) else ()
     if not parts or PurePosixPath(str(value)).is_absolute() or ".." in parts:
         raise ScenarioError(f"{where}: `{key}` must be a relative path inside the project "
-                            f"(no leading '/', no '..'), not {_shown(value)}")
+                            f"(no leading '/', no '..'), not {shown(value)}")
     return str(value)
 
 
 def _build(table: dict[str, Any], where: str) -> tuple[str, ...]:
-    _only(table, BUILD_KEYS, where)
-    return _strings(table, "commands", where)
+    only_keys(table, BUILD_KEYS, where)
+    return strings_of(table, "commands", where)
 
 
 def _vmlinux_h(table: dict[str, Any], where: str) -> str | None:
@@ -185,13 +185,13 @@ def _vmlinux_h(table: dict[str, Any], where: str) -> str | None:
 
 
 def _load(table: dict[str, Any], where: str) -> Load:
-    _only(table, LOAD_KEYS, where)
+    only_keys(table, LOAD_KEYS, where)
     capture = table.get("capture", "trace_pipe")
     if capture not in CAPTURES:
-        raise ScenarioError(f"{where}: capture must be one of {CAPTURES}, not {_shown(capture)}")
-    return Load(_text(table, "command", where), _regex(table, "ready", where), capture,
-                _seconds(table, "ready_timeout", where, 180.0),
-                _seconds(table, "settle_timeout", where, 60.0))
+        raise ScenarioError(f"{where}: capture must be one of {CAPTURES}, not {shown(capture)}")
+    return Load(text_of(table, "command", where), regex_of(table, "ready", where), capture,
+                seconds_of(table, "ready_timeout", where, 180.0),
+                seconds_of(table, "settle_timeout", where, 60.0))
 
 
 def _step(table: dict[str, Any], where: str) -> Step:
@@ -199,17 +199,17 @@ def _step(table: dict[str, Any], where: str) -> Step:
     if len(kinds) != 1:
         raise ScenarioError(f"{where}: needs exactly one of {', '.join(STEP_KINDS)}")
     kind = kinds[0]
-    _only(table, STEP_KEYS[kind], where)
+    only_keys(table, STEP_KEYS[kind], where)
     step = Step(
         kind=kind,
-        command=_text(table, kind, where),
-        record=_optional_text(table, "record", where),
+        command=text_of(table, kind, where),
+        record=optional_text(table, "record", where),
         variables=_variables(table, where),
-        lines=_strings(table, "type", where),
-        prompt=_optional_regex(table, "prompt", where),
-        until=_optional_regex(table, "until", where),
-        collect=_optional_regex(table, "collect", where),
-        timeout=_seconds(table, "timeout", where, 120.0),
+        lines=strings_of(table, "type", where),
+        prompt=optional_regex(table, "prompt", where),
+        until=optional_regex(table, "until", where),
+        collect=optional_regex(table, "collect", where),
+        timeout=seconds_of(table, "timeout", where, 120.0),
         status=_status(table, where),
     )
     if kind == "interactive" and not (step.lines and step.prompt):
@@ -226,7 +226,7 @@ def _status(table: dict[str, Any], where: str) -> int:
     value = table.get("status", 0)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
         raise ScenarioError(f"{where}: `status` must be the exit status the command ends "
-                            f"with, an integer 0..255, not {_shown(value)}")
+                            f"with, an integer 0..255, not {shown(value)}")
     return value
 
 
@@ -235,29 +235,29 @@ def _variables(table: dict[str, Any], where: str) -> dict[str, str]:
     variables = table.get("vars", {})
     if not isinstance(variables, dict):
         raise ScenarioError(f"{where}: `vars` must be a table of strings or numbers, "
-                            f"not {_shown(variables)}")
+                            f"not {shown(variables)}")
     for key, value in variables.items():
         if not VARIABLE.fullmatch(key):
             raise ScenarioError(f"{where}: `vars` names must be letters, digits or '_' "
-                                f"(what ${{...}} can name), not {_shown(key)}")
-        if not _is_text_or_number(value):
+                                f"(what ${{...}} can name), not {shown(key)}")
+        if not is_text_or_number(value):
             raise ScenarioError(f"{where}: `vars.{key}` must be a string or a number, "
-                                f"not {_shown(value)}")
+                                f"not {shown(value)}")
     return {key: str(value) for key, value in variables.items()}
 
 
 def _expectation(table: dict[str, Any], where: str) -> Expectation:
-    _only(table, EXPECT_KEYS, where)
-    lines = _strings(table, "lines", where)
+    only_keys(table, EXPECT_KEYS, where)
+    lines = strings_of(table, "lines", where)
     rows = _rows(table, where)
     if bool(lines) == bool(rows):
         raise ScenarioError(f"{where}: needs either `lines` (regexes over the capture's lines) "
                             "or `rows` (columns of a table, by header name), not both")
     for index, line in enumerate(lines):
         check_template(line, f"lines[{index}]", where)
-    return Expectation(_text(table, "summary", where), _text(table, "for_each", where), lines,
-                       _flag(table, "in_order", where, True), rows,
-                       _flag(table, "absent", where, False))
+    return Expectation(text_of(table, "summary", where), text_of(table, "for_each", where), lines,
+                       flag_of(table, "in_order", where, True), rows,
+                       flag_of(table, "absent", where, False))
 
 
 def _rows(table: dict[str, Any], where: str) -> tuple[Row, ...]:
@@ -265,21 +265,21 @@ def _rows(table: dict[str, Any], where: str) -> tuple[Row, ...]:
     rows = table.get("rows", [])
     if not isinstance(rows, list):
         raise ScenarioError(f"{where}: `rows` must be a list of tables (column = value), "
-                            f"not {_shown(rows)}")
+                            f"not {shown(rows)}")
     return tuple(_row(row, f"rows[{index}]", where) for index, row in enumerate(rows))
 
 
 def _row(row: object, key: str, where: str) -> Row:
     if not isinstance(row, dict) or not row:
         raise ScenarioError(f"{where}: `{key}` must be a non-empty table of column = value, "
-                            f"not {_shown(row)}")
+                            f"not {shown(row)}")
     for column, value in row.items():
         if not COLUMN.fullmatch(column):
             raise ScenarioError(f"{where}: `{key}` column names are header words, without "
-                                f"spaces, not {_shown(column)}")
-        if not _is_text_or_number(value) or isinstance(value, float) or not str(value).strip():
+                                f"spaces, not {shown(column)}")
+        if not is_text_or_number(value) or isinstance(value, float) or not str(value).strip():
             raise ScenarioError(f"{where}: `{key}.{column}` must be the cell's text, a "
-                                f"non-empty string or an integer, not {_shown(value)}")
+                                f"non-empty string or an integer, not {shown(value)}")
     return tuple((column, str(value)) for column, value in row.items())
 
 
@@ -288,7 +288,7 @@ def _incompatibilities(data: dict[str, Any], where: str,
     records = data.get("expected_incompatible", {})
     if not isinstance(records, dict):
         raise ScenarioError(f"{where}: `expected_incompatible` must be a table of kernel lines, "
-                            f"not {_shown(records)}")
+                            f"not {shown(records)}")
     for line in records:
         if known_lines is not None and line not in known_lines:
             raise ScenarioError(f"{where}: [expected_incompatible] `{line}` is not a kernel line "
@@ -303,15 +303,15 @@ def _incompatibility(value: object, where: str) -> Incompatibility:
         raise ScenarioError(
             f"{where}: must be a table with `stage` (one of {', '.join(_stages())}), "
             "`evidence` (a regex the observed failure must match) and `reason` (what was "
-            f"measured), not {_shown(value)}; a bare reason no longer says which failure "
+            f"measured), not {shown(value)}; a bare reason no longer says which failure "
             "is expected")
-    _only(value, INCOMPATIBLE_KEYS, where)
+    only_keys(value, INCOMPATIBLE_KEYS, where)
     stage = value.get("stage")
     if stage not in _stages():
         raise ScenarioError(f"{where}: `stage` must be one of {', '.join(_stages())}, "
-                            f"not {_shown(stage)}")
-    return Incompatibility(str(stage), _regex(value, "evidence", where),
-                           _text(value, "reason", where))
+                            f"not {shown(stage)}")
+    return Incompatibility(str(stage), regex_of(value, "evidence", where),
+                           text_of(value, "reason", where))
 
 
 def _stages() -> tuple[str, ...]:
@@ -323,30 +323,30 @@ def _accepted(data: dict[str, Any], where: str) -> tuple[Accepted, ...]:
     """Kernel messages the tutorial is known to cause, each with its explanation:
     only these splats do not fail the cell at 'kernel'."""
     accepted = []
-    for index, table in enumerate(_tables(data, "accepted_kernel_messages", where)):
+    for index, table in enumerate(tables_of(data, "accepted_kernel_messages", where)):
         inner = f"{where} accepted_kernel_messages[{index}]"
-        _only(table, {"pattern", "why"}, inner)
-        accepted.append(Accepted(_regex(table, "pattern", inner), _text(table, "why", inner)))
+        only_keys(table, {"pattern", "why"}, inner)
+        accepted.append(Accepted(regex_of(table, "pattern", inner), text_of(table, "why", inner)))
     return tuple(accepted)
 
 
 def _kernel_config(data: dict[str, Any], where: str) -> tuple[str, ...]:
-    options = _strings(data, "kernel_config", where)
+    options = strings_of(data, "kernel_config", where)
     for index, option in enumerate(options):
         if not CONFIG_OPTION.fullmatch(option):
             raise ScenarioError(f"{where}: `kernel_config[{index}]` must be a CONFIG_ option "
-                                f"name, not {_shown(option)}")
+                                f"name, not {shown(option)}")
     return options
 
 
 def _guest_packages(data: dict[str, Any], where: str) -> tuple[str, ...]:
     """Debian packages the tutorial needs in the guest root, on top of the recipe's
     (whether each exists in the recipe's suite is checked before the root is built)."""
-    packages = _strings(data, "guest_packages", where)
+    packages = strings_of(data, "guest_packages", where)
     for index, package in enumerate(packages):
         if not DEBIAN_PACKAGE.fullmatch(package):
             raise ScenarioError(
                 f"{where}: `guest_packages[{index}]` must be a Debian package name (lowercase "
                 "letters, digits, '+', '-' or '.', at least two characters, starting with a "
-                f"letter or digit; no ':arch', '=version' or '/suite'), not {_shown(package)}")
+                f"letter or digit; no ':arch', '=version' or '/suite'), not {shown(package)}")
     return packages

@@ -18,7 +18,7 @@ TOML_INTEGER = 2**63
 MAX_SECONDS = 3600
 
 
-def _only(table: dict[str, Any], allowed: set[str], where: str) -> None:
+def only_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
         raise ScenarioError(
@@ -26,54 +26,54 @@ def _only(table: dict[str, Any], allowed: set[str], where: str) -> None:
         )
 
 
-def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+def table_of(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     if key not in data:
         raise ScenarioError(f"{where}: needs a [{key}] table")
     value = data[key]
     if not isinstance(value, dict):
-        raise ScenarioError(f"{where}: `{key}` must be a table ([{key}]), not {_shown(value)}")
+        raise ScenarioError(f"{where}: `{key}` must be a table ([{key}]), not {shown(value)}")
     return value
 
 
-def _tables(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+def tables_of(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise ScenarioError(f"{where}: [[{key}]] must be an array of tables, "
-                            f"not {_shown(value)}")
+                            f"not {shown(value)}")
     return value
 
 
-def _text(data: dict[str, Any], key: str, where: str) -> str:
+def text_of(data: dict[str, Any], key: str, where: str) -> str:
     if key not in data:
         raise ScenarioError(f"{where}: `{key}` is missing; it must be a non-empty string")
     value = data[key]
     if not isinstance(value, str) or not value.strip():
-        raise ScenarioError(f"{where}: `{key}` must be a non-empty string, not {_shown(value)}")
+        raise ScenarioError(f"{where}: `{key}` must be a non-empty string, not {shown(value)}")
     return value
 
 
-def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
-    return _text(data, key, where) if key in data else None
+def optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
+    return text_of(data, key, where) if key in data else None
 
 
-def _strings(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+def strings_of(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     """A list of non-empty strings; a lone string is refused, not split into letters."""
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise ScenarioError(f"{where}: `{key}` must be a list of strings, not {_shown(value)}")
+        raise ScenarioError(f"{where}: `{key}` must be a list of strings, not {shown(value)}")
     for index, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
             raise ScenarioError(f"{where}: `{key}[{index}]` must be a non-empty string, "
-                                f"not {_shown(item)}")
+                                f"not {shown(item)}")
     return tuple(value)
 
 
-def _seconds(data: dict[str, Any], key: str, where: str, default: float) -> float:
+def seconds_of(data: dict[str, Any], key: str, where: str, default: float) -> float:
     value = data.get(key, default)
     seconds = _positive(value)
     if seconds is None or seconds > MAX_SECONDS:
         raise ScenarioError(f"{where}: `{key}` must be a positive number of seconds, at most "
-                            f"{MAX_SECONDS} (an hour), not {_shown(value)}")
+                            f"{MAX_SECONDS} (an hour), not {shown(value)}")
     return seconds
 
 
@@ -88,7 +88,7 @@ def _positive(value: object) -> float | None:
     return number if math.isfinite(number) and number > 0 else None
 
 
-def _is_text_or_number(value: object) -> bool:
+def is_text_or_number(value: object) -> bool:
     """A string, a TOML integer (64 bits) or a finite float; a bool is not a number."""
     if isinstance(value, bool):
         return False
@@ -97,24 +97,24 @@ def _is_text_or_number(value: object) -> bool:
     return isinstance(value, str) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _flag(data: dict[str, Any], key: str, where: str, default: bool) -> bool:
+def flag_of(data: dict[str, Any], key: str, where: str, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise ScenarioError(f"{where}: `{key}` must be true or false, not {_shown(value)}")
+        raise ScenarioError(f"{where}: `{key}` must be true or false, not {shown(value)}")
     return value
 
 
-def _regex(data: dict[str, Any], key: str, where: str) -> str:
-    pattern = _text(data, key, where)
-    _check_pattern(pattern, key, where, "is not a valid regex")
+def regex_of(data: dict[str, Any], key: str, where: str) -> str:
+    pattern = text_of(data, key, where)
+    check_pattern(pattern, key, where, "is not a valid regex")
     return pattern
 
 
-def _optional_regex(data: dict[str, Any], key: str, where: str) -> str | None:
-    return _regex(data, key, where) if key in data else None
+def optional_regex(data: dict[str, Any], key: str, where: str) -> str | None:
+    return regex_of(data, key, where) if key in data else None
 
 
-def _check_pattern(pattern: str, key: str, where: str, problem: str, *,
+def check_pattern(pattern: str, key: str, where: str, problem: str, *,
                    needs_text: bool = True) -> None:
     """The pattern compiles, and does not match an empty string: one that does
     matches every line, so it proves nothing (and a ready one fires at once)."""
@@ -124,10 +124,10 @@ def _check_pattern(pattern: str, key: str, where: str, problem: str, *,
         raise ScenarioError(f"{where}: `{key}` {problem}: {error}") from error
     if needs_text and compiled.search(""):
         raise ScenarioError(f"{where}: `{key}` must be a regex that needs some text, not "
-                            f"{_shown(pattern)}, which matches an empty line and so any line")
+                            f"{shown(pattern)}, which matches an empty line and so any line")
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as the error shows it: its TOML kind, then its (clipped) repr."""
     try:
         text = repr(value)
