@@ -5,6 +5,7 @@ clock is fake: no timeout here takes real time."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -467,8 +468,7 @@ def test_a_seal_that_fails_in_the_guest_stores_nothing_and_says_nothing(
 def test_a_build_wanting_vmlinux_h_fails_at_build_when_bpftool_cannot_dump_it(
         tmp_path: Path) -> None:
     lab = Lab(tmp_path)
-    lab.scenario = scenario_in(lab.project)
-    lab.scenario = type(lab.scenario)(**{**lab.scenario.__dict__, "vmlinux_h": "vmlinux.h"})
+    lab.scenario = dataclasses.replace(lab.scenario, vmlinux_h="vmlinux.h")
     lab.guest.on(r"bpftool btf dump", Answer(status=1, output="Error: no BTF"))
 
     outcome = lab.run()
