@@ -8,7 +8,12 @@ through them. So the builder runs:
 
 - in a mount namespace of its own (`unshare --mount --propagation private`,
   util-linux): its mounts are never seen by the host, nor propagated back to it,
-  and they all go when its last process ends, however it ends;
+  and they all go when its last process ends, however it ends. In a chroot the
+  root is no mount point and its propagation cannot be changed (unshare fails
+  with EINVAL): there the namespace keeps the propagation it has, which the lab
+  says; on a shared mount a killed builder's mounts may then stay visible to the
+  host, and the lab's removal unmounts them before it deletes anything
+  (lab.cache.cache_lock.remove_leftover);
 - in a process group of its own, which is told SIGTERM when the lab is
   interrupted: mmdebstrap's worker unmounts on SIGINT, SIGHUP, SIGPIPE and
   SIGTERM (its cleanup handler), but only the worker, not the main process,
@@ -21,6 +26,7 @@ through them. So the builder runs:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -30,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 UNSHARE = ("unshare", "--mount", "--propagation", "private")
+UNSHARE_IN_A_CHROOT = ("unshare", "--mount", "--propagation", "unchanged")
 CLEANUP_SECONDS = 60.0
 # Signals that end the lab at once when nobody handles them (the `lab` command
 # outside pytest): while a builder runs they raise KeyboardInterrupt instead, so
@@ -38,8 +45,22 @@ UNHANDLED_STOPS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def in_own_mount_namespace(command: Sequence[str]) -> list[str]:
-    """command, run in a private mount namespace of its own."""
-    return [*UNSHARE, *command]
+    """command, run in a mount namespace of its own: private where it can be."""
+    return [*_unshare(), *command]
+
+
+@functools.cache
+def _unshare() -> tuple[str, ...]:
+    """UNSHARE where the root's propagation can be made private (tried once)."""
+    probe = subprocess.run([*UNSHARE, "true"], capture_output=True, text=True, check=False,
+                           stdin=subprocess.DEVNULL)
+    if probe.returncode == 0:
+        return UNSHARE
+    print(f"the builder's mount namespace cannot be made private here "
+          f"({probe.stderr.strip() or f'exit {probe.returncode}'}; a chroot?): it keeps "
+          "the propagation it has, and what it leaves mounted is unmounted before removal",
+          file=sys.stderr, flush=True)
+    return UNSHARE_IN_A_CHROOT
 
 
 def run_builder(command: Sequence[str], cleanup_seconds: float = CLEANUP_SECONDS) -> int:

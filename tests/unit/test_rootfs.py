@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import lab.cache.rootfs
+from lab.cache import mount_namespace
 from lab.cache.archive import PackageRecord
 from lab.cache.catalog import LockedDeb, LockedKernel, load_catalog
 from lab.cache.mount_namespace import in_own_mount_namespace
@@ -143,9 +144,37 @@ def test_apt_accepts_an_expired_index_only_when_told_to() -> None:
                         '--aptopt=Acquire::Check-Valid-Until "false"']
 
 
-def test_the_builder_runs_in_a_private_mount_namespace_of_its_own() -> None:
-    assert in_own_mount_namespace(["mmdebstrap", "x"]) == [
-        "unshare", "--mount", "--propagation", "private", "mmdebstrap", "x"]
+def test_the_builder_runs_in_a_private_mount_namespace_of_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mount_namespace.subprocess, "run", probe_answering(0))
+    mount_namespace._unshare.cache_clear()
+    try:
+        assert in_own_mount_namespace(["mmdebstrap", "x"]) == [
+            "unshare", "--mount", "--propagation", "private", "mmdebstrap", "x"]
+    finally:
+        mount_namespace._unshare.cache_clear()
+
+
+def test_in_a_chroot_the_builder_keeps_the_propagation_it_has_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """unshare cannot make a chroot's root private (it is no mount point): EINVAL,
+    and the build failed at once in a fresh bookworm root."""
+    monkeypatch.setattr(mount_namespace.subprocess, "run", probe_answering(
+        1, "unshare: cannot change root filesystem propagation: Invalid argument"))
+    mount_namespace._unshare.cache_clear()
+    try:
+        assert in_own_mount_namespace(["mmdebstrap", "x"]) == [
+            "unshare", "--mount", "--propagation", "unchanged", "mmdebstrap", "x"]
+    finally:
+        mount_namespace._unshare.cache_clear()
+    assert "cannot be made private here (unshare: cannot change root" in capsys.readouterr().err
+
+
+def probe_answering(status: int, stderr: str = "") -> Callable[..., object]:
+    def run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        assert command[:2] == ["unshare", "--mount"] and command[-1] == "true"
+        return subprocess.CompletedProcess(command, status, "", stderr)
+    return run
 
 
 def test_recipe_variant_defaults_to_minbase(tmp_path: Path) -> None:
