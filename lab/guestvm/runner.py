@@ -15,32 +15,22 @@ from pathlib import Path
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.docs.verify import document_findings
 from lab.errors import GuestError
-from lab.guestvm.build_seal import Boot, boot_state, boot_state_command
+from lab.guestvm.boot_setup import set_up_boot
+from lab.guestvm.build_seal import Boot
 from lab.guestvm.building import LOG_TAIL_CHARS, Builder
 from lab.guestvm.capture import capture
 from lab.guestvm.cell import Cell, StageFailed
 from lab.guestvm.guest import Guest
-from lab.guestvm.guest_files import install_guest_files
 from lab.guestvm.kernel_check import kernel_health, mark_kernel_log
 from lab.guestvm.loader import start_loader, wait_ready
 from lab.guestvm.pipeline import Check, Unit, run_checks, run_units
 from lab.guestvm.teardown import clean_up, diagnose, programs_loaded, recover
-from lab.guestvm.vng_command import GUEST_RO_DIR
 from lab.guestvm.workload import StepFailed, Workload
 from lab.guestvm.workspace import Workspace
 from lab.preflight import describe_missing, missing_options
 from lab.scenario import Scenario
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.stage import Stage
-
-# The lab's tools, copied from the read-only share to where python3 can keep
-# their bytecode (compiled once per boot, not on every run). Not through
-# PYTHONPYCACHEPREFIX: with it set python3 ignores the root's own bytecode, and
-# every boot compiled the standard library and bcc again (4 s of the first
-# ecli run under emulation, more for the first bcc tutorial). Builds do not use
-# this copy, which any cell can change, but the read-only share's (BUILD_TOOLS).
-GUEST_TOOLS = "/tmp/lab-tools"
-GUEST_TOOLS_SETUP = f"rm -rf {GUEST_TOOLS} && cp -r {GUEST_RO_DIR}/bin {GUEST_TOOLS}"
 
 
 class ScenarioRunner:
@@ -62,13 +52,9 @@ class ScenarioRunner:
         self.run_dir = run_dir
         self.builds = builds
         self.toolchain = toolchain
-        self.tools = install_guest_files(ro_dir)  # their digests: in every build's key
-        # one round trip: the tools on PATH, the kernel's BTF digest (build keys)
-        # and the guest root's state before any cell ran (builds' seals)
-        output = guest.check(f"{GUEST_TOOLS_SETUP}; export PATH={GUEST_TOOLS}:$PATH "
-                             f"PYTHONUNBUFFERED=1; {boot_state_command()}", 30)
-        self.kernel_btf, root = boot_state(output)
-        self.boot = Boot(guest, root)
+        facts = set_up_boot(guest, ro_dir)
+        self.tools, self.kernel_btf = facts.tools, facts.kernel_btf
+        self.boot = Boot(guest, facts.root)
         self.builder = Builder(guest, run_dir, ro_dir, builds, self.boot)
         self.baseline_programs = programs_loaded(guest)
         self.needs_reboot = False
