@@ -46,11 +46,11 @@ UNHANDLED_STOPS = (signal.SIGTERM, signal.SIGHUP)
 
 def in_own_mount_namespace(command: Sequence[str]) -> list[str]:
     """command, run in a mount namespace of its own: private where it can be."""
-    return [*_unshare(), *command]
+    return [*unshare_prefix(), *command]
 
 
 @functools.cache
-def _unshare() -> tuple[str, ...]:
+def unshare_prefix() -> tuple[str, ...]:
     """UNSHARE where the root's propagation can be made private (tried once)."""
     probe = subprocess.run([*UNSHARE, "true"], capture_output=True, text=True, check=False,
                            stdin=subprocess.DEVNULL)

@@ -51,14 +51,16 @@ class Workload:
     def run(self, steps: Sequence[Step]) -> dict[str, list[Record]]:
         try:
             for step in steps:
-                self._step(step)
+                self.step(step)
         except StepFailed:
             self.end_jobs()  # the shell is at its prompt: a step only fails there
             raise
         self.end_jobs()
         return self.records
 
-    def _step(self, step: Step) -> None:
+    def step(self, step: Step) -> None:
+        """Run one step and keep its records; background jobs it started keep running
+        (run() ends them after the last step)."""
         resolved = resolve(step, self.records)
         action = {"run": self._run, "interactive": self._interactive, "spawn": self._spawn}
         new = action[step.kind](resolved)

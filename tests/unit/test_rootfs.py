@@ -147,12 +147,12 @@ def test_apt_accepts_an_expired_index_only_when_told_to() -> None:
 def test_the_builder_runs_in_a_private_mount_namespace_of_its_own(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mount_namespace.subprocess, "run", probe_answering(0))
-    mount_namespace._unshare.cache_clear()
+    mount_namespace.unshare_prefix.cache_clear()
     try:
         assert in_own_mount_namespace(["mmdebstrap", "x"]) == [
             "unshare", "--mount", "--propagation", "private", "mmdebstrap", "x"]
     finally:
-        mount_namespace._unshare.cache_clear()
+        mount_namespace.unshare_prefix.cache_clear()
 
 
 def test_in_a_chroot_the_builder_keeps_the_propagation_it_has_and_says_so(
@@ -161,12 +161,12 @@ def test_in_a_chroot_the_builder_keeps_the_propagation_it_has_and_says_so(
     and the build failed at once in a fresh bookworm root."""
     monkeypatch.setattr(mount_namespace.subprocess, "run", probe_answering(
         1, "unshare: cannot change root filesystem propagation: Invalid argument"))
-    mount_namespace._unshare.cache_clear()
+    mount_namespace.unshare_prefix.cache_clear()
     try:
         assert in_own_mount_namespace(["mmdebstrap", "x"]) == [
             "unshare", "--mount", "--propagation", "unchanged", "mmdebstrap", "x"]
     finally:
-        mount_namespace._unshare.cache_clear()
+        mount_namespace.unshare_prefix.cache_clear()
     assert "cannot be made private here (unshare: cannot change root" in capsys.readouterr().err
 
 

@@ -67,7 +67,7 @@ def test_a_background_job_records_its_own_pid_and_a_later_step_signals_it(
 def test_the_background_job_is_the_command_itself_and_keeps_running(
         console: GuestConsole) -> None:
     workload = Workload(console)
-    workload._step(steps({"run": "sleep 30 &", "record": "victim"})[0])
+    workload.step(steps({"run": "sleep 30 &", "record": "victim"})[0])
     pid = workload.records["victim"][0]["pid"]
     # the job is the shell's child until it has executed sleep
     waited = console.run(f"for i in $(seq 50); do grep -qx sleep /proc/{pid}/comm && break; "
