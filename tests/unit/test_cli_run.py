@@ -5,16 +5,14 @@ other failure there is a plain fail; a recorded line that passes is news."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 import pytest
+from fake_lab import FakeLabs
 
 from lab import cli
-from lab.guestvm import session
-from lab.scenario import Scenario
 from lab.verdicts.outcome import Outcome
+from lab.verdicts.stage import Stage
 from lab.verdicts.verdict import cell_for
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -46,37 +44,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-class FakeLab:
-    """Stands in for KernelLab: every scenario gets the outcome the test chose."""
-
-    outcome = Outcome("demo")
-    judged: list[Scenario] = []
-
-    def __init__(self, *_: object) -> None:
-        pass
-
-    def __enter__(self) -> FakeLab:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        pass
-
-    def prebuild(self, scenarios: Sequence[Scenario]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def run(self, scenario: Scenario) -> Outcome:
-        FakeLab.judged.append(scenario)
-        return FakeLab.outcome
-
-
 def run_with(outcome: Outcome, monkeypatch: pytest.MonkeyPatch,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    FakeLab.outcome, FakeLab.judged = outcome, []
-    monkeypatch.setattr(cli, "KernelLab", FakeLab)
+    FakeLabs(lambda scenario: outcome).install(monkeypatch)
     status = cli.main(["run", "--kernel", LINE, "demo"])
     return status, capsys.readouterr().out
 
@@ -84,8 +54,7 @@ def run_with(outcome: Outcome, monkeypatch: pytest.MonkeyPatch,
 def verify_with(outcome: Outcome, project: Path, monkeypatch: pytest.MonkeyPatch,
                 capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """`lab docs verify` of the demo tutorial's own document, on a run that gave outcome."""
-    FakeLab.outcome, FakeLab.judged = outcome, []
-    monkeypatch.setattr(session, "KernelLab", FakeLab)
+    FakeLabs(lambda scenario: outcome).install(monkeypatch)
     status = cli.main(["docs", "verify", "--kernel", LINE,
                        str(project / "bpf" / "demo" / "README.md")])
     captured = capsys.readouterr()
@@ -93,7 +62,7 @@ def verify_with(outcome: Outcome, project: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def failed_build(message: str) -> Outcome:
-    return Outcome("demo", stage="build", message=message)
+    return Outcome("demo", stage=Stage.BUILD, message=message)
 
 
 def test_the_recorded_failure_is_an_expected_incompatibility_and_exits_0(
@@ -118,7 +87,7 @@ def test_another_failure_on_a_recorded_line_is_a_plain_fail(
 def test_a_pass_on_a_recorded_line_is_an_unexpected_pass(
         project: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    status, out = run_with(Outcome("demo", stage="expect", passed=True), monkeypatch, capsys)
+    status, out = run_with(Outcome("demo", stage=Stage.EXPECT, passed=True), monkeypatch, capsys)
     assert status == 1
     assert "UNEXPECTED-PASS" in out
 
@@ -127,8 +96,10 @@ def test_the_verdict_printed_is_the_one_the_report_gives(
         project: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     outcome = failed_build("no member named 'recorded' in 'struct demo'")
-    _, out = run_with(outcome, monkeypatch, capsys)
-    (scenario,) = FakeLab.judged
+    labs = FakeLabs(lambda scenario: outcome).install(monkeypatch)
+    cli.main(["run", "--kernel", LINE, "demo"])
+    out = capsys.readouterr().out
+    ((scenario, _),) = labs.runs
     cell = cell_for(outcome, scenario, LINE)
     assert cell.verdict.upper() in out and cell.reason in out
 

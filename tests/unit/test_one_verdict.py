@@ -12,16 +12,15 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 
 import pytest
+from fake_lab import FakeLabs
 
 import lab.verdicts.verdict as verdict_module
 from lab import cli, cli_docs
-from lab.guestvm import session
 from lab.pytest_plugin import verdict as plugin_verdict
 from lab.scenario import Scenario, load_scenarios
 from lab.verdicts.outcome import Outcome
@@ -83,46 +82,18 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
                 if (root / (s.document or f"{s.program}/README.md")).is_file())
 
 
-class FakeLab:
-    """Stands in for KernelLab: every scenario's run passes."""
-
-    outcomes: list[Outcome] = []
-
-    def __init__(self, *_: object) -> None:
-        pass
-
-    def __enter__(self) -> FakeLab:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        pass
-
-    def prebuild(self, scenarios: Sequence[Scenario]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def run(self, scenario: Scenario) -> Outcome:
-        outcome = Outcome(scenario.name, passed=True)
-        FakeLab.outcomes.append(outcome)
-        return outcome
-
-
 @pytest.fixture
-def fake_lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeLab]]:
-    FakeLab.outcomes = []
-    monkeypatch.setattr(cli, "KernelLab", FakeLab)
-    monkeypatch.setattr(session, "KernelLab", FakeLab)
-    yield FakeLab
+def fake_lab(monkeypatch: pytest.MonkeyPatch) -> FakeLabs:
+    """Every run passes: only the spy can judge it a failure."""
+    return FakeLabs().install(monkeypatch)
 
 
-def judged_once(spy: Spy, lab: type[FakeLab], scenario: Scenario) -> None:
-    assert spy.calls and all(call == (lab.outcomes[0], scenario.name, LINE) for call in spy.calls)
+def judged_once(spy: Spy, labs: FakeLabs, scenario: Scenario) -> None:
+    (_, outcome), *_ = labs.runs
+    assert spy.calls and all(call == (outcome, scenario.name, LINE) for call in spy.calls)
 
 
-def test_lab_run_judges_through_cell_for(spy: Spy, fake_lab: type[FakeLab], scenario: Scenario,
+def test_lab_run_judges_through_cell_for(spy: Spy, fake_lab: FakeLabs, scenario: Scenario,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(["run", "--kernel", LINE, scenario.name])
     out = capsys.readouterr().out
@@ -130,7 +101,7 @@ def test_lab_run_judges_through_cell_for(spy: Spy, fake_lab: type[FakeLab], scen
     assert (status, "FAIL" in out, SPY_REASON in out) == (1, True, True)
 
 
-def test_lab_docs_verify_judges_through_cell_for(spy: Spy, fake_lab: type[FakeLab],
+def test_lab_docs_verify_judges_through_cell_for(spy: Spy, fake_lab: FakeLabs,
                                                  scenario: Scenario,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     document = Path(scenario.path).parents[1] / (scenario.document
