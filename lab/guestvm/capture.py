@@ -8,11 +8,13 @@ deadline passes, then stop it.
 
 from __future__ import annotations
 
-from lab.guestvm.cell import Cell
+from lab.guestvm.cell import Cell, StageFailed
 from lab.guestvm.guest import Guest
 from lab.guestvm.loader import POLL_S, stop_loader
 from lab.guestvm.waiting import WaitTimeout
 from lab.verdicts.matcher import evaluate_all
+
+DRAINED = "Resource temporarily unavailable"  # dd's EAGAIN: the pipe is empty
 
 
 def capture(guest: Guest, cell: Cell) -> None:
@@ -24,10 +26,21 @@ def capture(guest: Guest, cell: Cell) -> None:
         captured = cell.log(guest, "load")
     else:
         stop_loader(guest, cell, then="dd if=/sys/kernel/tracing/trace_pipe iflag=nonblock "
-                                      f"status=none of={work.guest_log('trace')} 2>/dev/null")
+                                      f"status=none of={work.guest_log('trace')} "
+                                      f"2>{work.guest_log('drain')}")
+        _drained(cell.log(guest, "drain"))
         captured = cell.log(guest, "trace")
     cell.outcome.capture = captured
     cell.outcome.results = evaluate_all(scenario.expect, cell.records, captured)
+
+
+def _drained(errors: str) -> None:
+    """A drain ends on EAGAIN (nothing left in the pipe): any other error means the
+    trace was not read, and an empty capture would say nothing about the kernel, so
+    the cell fails here, where no record at 'expect' can take it for its own."""
+    failed = [line for line in errors.splitlines() if line.strip() and DRAINED not in line]
+    if failed:
+        raise StageFailed(f"draining trace_pipe failed: {failed[0][:300]}")
 
 
 def _settle(guest: Guest, cell: Cell) -> None:

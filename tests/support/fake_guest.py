@@ -238,11 +238,16 @@ class FakeGuest:
         """The trace the probes wrote (a test writes it with `trace`)."""
         if "trace_pipe" in command:
             target = re.search(r"of=(/lab/\S+)", command)
-            assert target is not None
-            return Answer(writes={target.group(1).removeprefix("/lab/"): self.trace})
+            errors = re.search(r"2>(/lab/[^\s;]+)", command)
+            assert target is not None and errors is not None
+            return Answer(writes={target.group(1).removeprefix("/lab/"): self.trace,
+                                  errors.group(1).removeprefix("/lab/"): self.drain_errors})
         return Answer()
 
     trace = ""
+    # what dd says when the pipe is empty; a test puts another error here
+    drain_errors = ("dd: error reading '/sys/kernel/tracing/trace_pipe': "
+                    "Resource temporarily unavailable\n")
 
     def _kernel_records(self, command: str) -> Answer:
         after = int(re.search(r"-v s=(\d+)", command).group(1))  # type: ignore[union-attr]

@@ -219,6 +219,19 @@ def test_a_loader_that_exits_before_the_capture_ends_fails_at_capture(lab: Lab) 
     assert "ready" in outcome.message, "the loader's output is the evidence"
 
 
+def test_a_drain_that_fails_fails_at_capture_not_at_expect(lab: Lab) -> None:
+    """An empty capture from a drain that did not read the pipe must not pass for
+    an empty trace: a record at expect ("no captured line has that shape") would
+    take it for its own."""
+    lab.guest.drain_errors = "dd: failed to open '/sys/kernel/tracing/trace_pipe': " \
+                             "Device or resource busy\n"
+
+    outcome = lab.run()
+
+    assert outcome.stage == Stage.CAPTURE
+    assert outcome.message.startswith("draining trace_pipe failed: dd: failed to open")
+
+
 def test_an_output_capture_settles_as_soon_as_the_expectations_hold(tmp_path: Path) -> None:
     lab = Lab(tmp_path, capture="output", load="settle_timeout = 9")
     lab.guest.loader = Loader(output=f"ready\nhit from {lab.guest.step_pid}\n")
