@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -170,6 +171,23 @@ class Script:
     requests: int = 0
 
 
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler],
+            stop: threading.Event) -> Iterator[int]:
+    """A local HTTP server of handler, on a port of its own, for the block's length;
+    stop is set first on the way out, so a handler that waits on it lets go."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Script]]:
     """A server on 127.0.0.1 serving PAYLOAD at /k.deb as scripted; stops itself."""
@@ -209,16 +227,8 @@ def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Script]]:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/k.deb", script
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, stop) as port:
+        yield f"http://127.0.0.1:{port}/k.deb", script
 
 
 def test_a_connection_dropped_mid_body_is_a_download_error_naming_url_and_settings(
@@ -367,16 +377,8 @@ def flood() -> Iterator[tuple[str, Flood]]:
                 pass  # the client hung up: what the lab should do at once
             self.close_connection = True
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/InRelease", state
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, stop) as port:
+        yield f"http://127.0.0.1:{port}/InRelease", state
 
 
 def test_a_body_larger_than_promised_is_cut_off_at_the_first_byte_too_many(
