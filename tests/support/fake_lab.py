@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 import pytest
@@ -12,6 +13,13 @@ from lab import cli
 from lab.guestvm import session
 from lab.scenario import Scenario
 from lab.verdicts.outcome import Outcome
+
+
+def use_lab_dirs(monkeypatch: pytest.MonkeyPatch, project: Path, scratch: Path) -> None:
+    """The `lab` command run from project, with output and cache under scratch."""
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(project))
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(scratch / "out"))
+    monkeypatch.setenv("LAB_CACHE_DIR", str(scratch / "cache"))
 
 
 def passing(scenario: Scenario) -> Outcome:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fake_lab import use_lab_dirs
 
 from lab import cli
 from lab.cache.catalog import LockedKernel, load_catalog, load_lock
@@ -28,9 +29,7 @@ COMMANDS = {
 @pytest.fixture
 def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real project, with output and cache of this test's own."""
-    monkeypatch.setenv("LAB_PROJECT_DIR", str(PROJECT))
-    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    use_lab_dirs(monkeypatch, PROJECT, tmp_path)
     return tmp_path
 
 

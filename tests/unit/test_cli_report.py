@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_lab import use_lab_dirs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,9 +29,7 @@ PROPERTY = settings(max_examples=300, deadline=None, database=None,
 
 @pytest.fixture
 def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LAB_PROJECT_DIR", str(PROJECT))
-    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    use_lab_dirs(monkeypatch, PROJECT, tmp_path)
     return tmp_path
 
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fake_lab import FakeLabs
+from fake_lab import FakeLabs, use_lab_dirs
 
 from lab import cli
 from lab.verdicts.outcome import Outcome
@@ -38,9 +38,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "scenarios").mkdir()
     (root / "scenarios" / "demo.toml").write_text(shipped.read_text() + RECORD)
     shutil.copytree(PROJECT / "bpf" / shipped.stem, root / "bpf" / "demo")
-    monkeypatch.setenv("LAB_PROJECT_DIR", str(root))
-    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    use_lab_dirs(monkeypatch, root, tmp_path)
     return root
 
 

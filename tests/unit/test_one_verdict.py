@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from fake_lab import FakeLabs
+from fake_lab import FakeLabs, use_lab_dirs
 
 import lab.verdicts.verdict as verdict_module
 from lab import cli, cli_docs
@@ -75,9 +75,7 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     root = tmp_path / "project"
     for part in ("vm", "scenarios", "bpf"):
         shutil.copytree(PROJECT / part, root / part)
-    monkeypatch.setenv("LAB_PROJECT_DIR", str(root))
-    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    use_lab_dirs(monkeypatch, root, tmp_path)
     return next(s for s in load_scenarios(root / "scenarios")
                 if (root / (s.document or f"{s.program}/README.md")).is_file())
 
