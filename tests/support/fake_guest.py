@@ -17,17 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 from lab.cache.boot_image import BootImage
 from lab.cache.catalog import LockedKernel
 from lab.cache.kernels import KernelBuild
 from lab.errors import GuestError
+from lab.guestvm import session
 from lab.guestvm.accel import AccelChoice
 from lab.guestvm.console import CommandResult
-from lab.guestvm.session import Prepared
+from lab.guestvm.session import KernelLab, Prepared
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GuestSpec
 from lab.guestvm.waiting import wait_until
 from lab.guestvm.workload import StepFailed
+from lab.settings import Settings
 
 T = TypeVar("T")
 TYPED_MARKER = re.compile(r"'([^']*)''([^']*)'=\$!")
@@ -279,3 +283,13 @@ def fake_guests(booted: list[FakeGuest]) -> Callable[[GuestSpec, Path], FakeGues
         return booted[-1]
 
     return boot
+
+
+def fake_session(where: Path, monkeypatch: pytest.MonkeyPatch, booted: list[FakeGuest],
+                 project: Path, build_cache: bool = True) -> KernelLab:
+    """A session of the 6.1 line, prepared at once (prepared_line), whose guests are
+    fakes kept in booted; output and cache under where."""
+    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(where))
+    settings = Settings(project=project, cache=where / "cache", output=where / "out",
+                        accel="tcg", build_cache=build_cache)
+    return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_guest import FakeGuest, fake_guests, prepared_line
+from fake_guest import FakeGuest, fake_session
 
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
@@ -34,11 +34,9 @@ from lab.guestvm.prebuild import (
     planned_jobs,
 )
 from lab.guestvm.runner import ScenarioRunner
-from lab.guestvm.session import KernelLab
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, Workspace
 from lab.scenario import Incompatibility, Scenario, load_scenarios
-from lab.settings import Settings
 from lab.verdicts.outcome import Outcome
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -437,11 +435,8 @@ def test_the_tar_of_a_build_is_written_under_a_name_no_other_build_can_know(
 
 def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twice(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
-    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
-                        accel="tcg")
     booted: list[FakeGuest] = []
-    lab = KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT)
     lab.start()
     runs = []
 
@@ -466,11 +461,8 @@ def test_a_guest_lost_while_building_ahead_is_replaced_and_nothing_is_tried_twic
 def test_builds_ahead_are_run_by_the_booted_guest_and_reported(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
-    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
-                        accel="tcg")
     booted: list[FakeGuest] = []
-    lab = KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT)
     lab.start()
 
     report = lab.prebuild([tutorial(tmp_path, "fails", "false")])

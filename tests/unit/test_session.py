@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_guest import FakeGuest, fake_guests, prepared_line
+from fake_guest import FakeGuest, fake_session, prepared_line
 
 from lab.errors import GuestError, LabError
 from lab.guestvm import session
@@ -73,10 +73,7 @@ def test_a_line_that_cannot_be_prepared_fails_every_scenario_at_boot(
 def fake_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
              booted: list[FakeGuest]) -> KernelLab:
     """A session whose line is prepared at once and whose guests are fakes."""
-    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
-    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
-                        accel="tcg", build_cache=False)
-    return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))
+    return fake_session(tmp_path, monkeypatch, booted, PROJECT, build_cache=False)
 
 
 def test_a_guest_left_dirty_is_replaced_before_the_next_scenario(
