@@ -3,14 +3,16 @@ evaluated on it.
 
 trace_pipe: detach, then drain what the probes wrote (one round trip). output:
 read the program's own output until the expectations hold or the settle
-deadline passes, then stop it.
+deadline passes, then stop it. A loader stopped with Ctrl-C is interrupted and
+waited for first, and a one-shot tool has already exited: all they printed is
+judged.
 """
 
 from __future__ import annotations
 
 from lab.guestvm.cell import Cell, StageFailed
 from lab.guestvm.guest import Guest
-from lab.guestvm.loader import POLL_S, stop_loader
+from lab.guestvm.loader import POLL_S, interrupt_loader, stop_loader
 from lab.guestvm.waiting import WaitTimeout
 from lab.verdicts.matcher import evaluate_all
 
@@ -20,8 +22,11 @@ DRAINED = "Resource temporarily unavailable"  # dd's EAGAIN: the pipe is empty
 def capture(guest: Guest, cell: Cell) -> None:
     """Fill the outcome's capture and expectation results."""
     scenario, work = cell.scenario, cell.work
+    if scenario.load.stop == "interrupt":
+        interrupt_loader(guest, cell)
     if scenario.load.capture == "output":
-        _settle(guest, cell)
+        if not scenario.load.awaits_exit:
+            _settle(guest, cell)
         stop_loader(guest, cell)
         captured = cell.log(guest, "load")
     else:

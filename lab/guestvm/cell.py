@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lab.guestvm.guest import Guest
+from lab.guestvm.workload import Workload
 from lab.guestvm.workspace import Workspace
 from lab.scenario import Scenario
 from lab.verdicts.kernel_health import Mark
@@ -24,6 +25,7 @@ class Cell:
     outcome: Outcome
     load_program: bool = True
     loader_pid: int | None = None  # while the loader runs
+    setup: Workload | None = None  # the set-up's steps: their jobs run until the tear-down
     cursor: Mark | None = None  # the kernel log before the scenario (None: nothing ran)
     records: dict[str, list[Record]] = field(default_factory=dict)
 

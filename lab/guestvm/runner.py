@@ -22,9 +22,9 @@ from lab.guestvm.capture import capture
 from lab.guestvm.cell import Cell, StageFailed
 from lab.guestvm.guest import Guest
 from lab.guestvm.kernel_check import kernel_health, mark_kernel_log
-from lab.guestvm.loader import start_loader, wait_ready
+from lab.guestvm.loader import start_loader, wait_loaded
 from lab.guestvm.pipeline import Check, Unit, run_checks, run_units
-from lab.guestvm.teardown import clean_up, diagnose, programs_loaded, recover
+from lab.guestvm.teardown import clean_up, diagnose, programs_loaded, recover, undo_setup
 from lab.guestvm.workload import StepFailed, Workload
 from lab.guestvm.workspace import Workspace
 from lab.preflight import describe_missing, missing_options
@@ -66,9 +66,9 @@ class ScenarioRunner:
                 # what fails before the build commands fails the build
                 Unit("mark", Stage.BUILD, lambda cell: mark_kernel_log(guest, cell), "start"),
                 Unit("build", Stage.BUILD, self._build, "build"),
-                Unit("set-up", Stage.SETUP, lambda cell: None),
+                Unit("set-up", Stage.SETUP, self._set_up, "setup"),
                 Unit("load", Stage.LOAD, lambda cell: start_loader(guest, cell), loads=True),
-                Unit("ready", Stage.LOAD, lambda cell: wait_ready(guest, cell), "load",
+                Unit("ready", Stage.LOAD, lambda cell: wait_loaded(guest, cell), "load",
                      loads=True),
                 Unit("workload", Stage.WORKLOAD, self._workload, "workload"),
                 Unit("capture", Stage.CAPTURE, lambda cell: capture(guest, cell), "capture"),
@@ -126,14 +126,25 @@ class ScenarioRunner:
         """Whether the guest can still take commands (not dead, console not lost)."""
         return self.guest.alive and not self.needs_reboot
 
+    def _set_up(self, cell: Cell) -> None:
+        """The scenario's set-up steps, before the loader (lab.guestvm.workload)."""
+        if not cell.scenario.setup:
+            return
+        cell.setup = Workload(self.guest)
+        try:
+            cell.records = cell.setup.prepare(cell.scenario.setup)
+        except StepFailed as error:
+            raise StageFailed(str(error)) from error
+
     def _tear_down(self, cell: Cell) -> str:
         try:
+            undone = undo_setup(self.guest, cell)
             leftover = clean_up(self.guest, cell, self.baseline_programs)
         except GuestError:
             self.needs_reboot = True  # the guest is gone or lost: the session replaces it
             return ""
-        self.needs_reboot = self.needs_reboot or bool(leftover)
-        return leftover
+        self.needs_reboot = self.needs_reboot or bool(leftover) or bool(undone)
+        return "\n".join(found for found in (undone, leftover) if found)
 
     def _kernel(self, cell: Cell) -> str:
         if cell.cursor is None:
@@ -173,7 +184,7 @@ class ScenarioRunner:
     def _workload(self, cell: Cell) -> None:
         """The steps, in order, on the console (lab.guestvm.workload)."""
         try:
-            cell.outcome.records = cell.records = Workload(self.guest).run(
+            cell.outcome.records = cell.records = Workload(self.guest, cell.records).run(
                 cell.scenario.workload)
         except StepFailed as error:
             raise StageFailed(str(error)) from error

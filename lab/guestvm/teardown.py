@@ -11,6 +11,7 @@ from lab.guestvm.cell import Cell
 from lab.guestvm.guest import Guest
 from lab.guestvm.loader import stop_command
 from lab.guestvm.waiting import WaitTimeout
+from lab.guestvm.workload import OUTPUT_SHOWN, StepFailed, fill
 
 RECOVER_S = 5.0
 UNLOAD_POLL_S = 0.2  # each look runs bpftool in the guest
@@ -45,6 +46,33 @@ def diagnose(guest: Guest, cell: Cell, usable: bool) -> bool:
     except GuestError:
         return True
     return False
+
+
+def undo_setup(guest: Guest, cell: Cell) -> str:
+    """Stop the loader and the set-up's jobs, then run the tear-down steps (in the
+    build directory, where the set-up ran), whatever happened; what failed ('' if
+    nothing). A step naming a record the set-up did not get to make is skipped:
+    what it would undo was never done."""
+    scenario = cell.scenario
+    if cell.loader_pid is not None:
+        guest.run(stop_command(cell.loader_pid) + "true", 60)
+        cell.loader_pid = None
+    if cell.setup is not None:
+        cell.setup.end_jobs()
+    if not scenario.teardown:
+        return ""
+    failed = []
+    guest.run(f"cd {cell.work.guest} 2>/dev/null", 30)
+    for step in scenario.teardown:
+        try:
+            command = fill(step.command, cell.records, f"tear-down step `{step.command}`")
+        except StepFailed:
+            continue
+        result = guest.run(command, step.timeout)
+        if result.status != step.status:
+            failed.append(f"tear-down step `{step.command}` exited {result.status}: "
+                          f"{result.output[-OUTPUT_SHOWN:]}")
+    return "\n".join(failed)
 
 
 def clean_up(guest: Guest, cell: Cell, baseline: int) -> str:

@@ -13,7 +13,10 @@ Each step runs in the console's shell, after the probes are attached:
   `collect`'s groups per matching line).
 
 A step's command and `vars` may use `${record.field}`: the value of the last
-record of that name an earlier step made (shell-quoted in a command).
+record of that name an earlier step made (shell-quoted in a command). The
+scenario's set-up steps run the same way before the loader starts (`prepare`):
+their background jobs live until the tear-down, and their records are the
+workload's first ones.
 """
 
 from __future__ import annotations
@@ -43,19 +46,26 @@ class StepFailed(LabError):
 class Workload:
     """Runs the steps in order; `records` holds what they recorded, by name."""
 
-    def __init__(self, console: Conversation) -> None:
+    def __init__(self, console: Conversation,
+                 records: Mapping[str, Sequence[Record]] | None = None) -> None:
         self.console = console
-        self.records: dict[str, list[Record]] = {}
+        self.records: dict[str, list[Record]] = {k: list(v) for k, v in (records or {}).items()}
         self.jobs: list[str] = []
 
     def run(self, steps: Sequence[Step]) -> dict[str, list[Record]]:
+        self.prepare(steps)
+        self.end_jobs()
+        return self.records
+
+    def prepare(self, steps: Sequence[Step]) -> dict[str, list[Record]]:
+        """The steps in order, leaving their background jobs running (a server the
+        workload talks to); a failed step ends them."""
         try:
             for step in steps:
                 self.step(step)
         except StepFailed:
             self.end_jobs()  # the shell is at its prompt: a step only fails there
             raise
-        self.end_jobs()
         return self.records
 
     def step(self, step: Step) -> None:
@@ -144,18 +154,27 @@ def collect(pattern: str, output: str, own: Record) -> list[Record]:
 
 def resolve(step: Step, records: Mapping[str, Sequence[Record]]) -> Step:
     """The step with each ${record.field} of its command and vars filled in."""
-    def value(match: re.Match[str]) -> str:
-        name, field_name = match.groups()
-        made = records.get(name)
-        if not made:
-            raise StepFailed(f"workload step `{step.command}` uses {match.group(0)}, but "
-                             f"the workload recorded no {name!r} before it")
-        return str(made[-1][field_name])
-
     if not REFERENCE.search(" ".join((step.command, *step.variables.values()))):
         return step
-    return replace(step, command=REFERENCE.sub(lambda m: shlex.quote(value(m)), step.command),
-                   variables={k: REFERENCE.sub(value, v) for k, v in step.variables.items()})
+    what = f"workload step `{step.command}`"
+    return replace(step, command=fill(step.command, records, what),
+                   variables={k: REFERENCE.sub(lambda m: _value(m, records, what), v)
+                              for k, v in step.variables.items()})
+
+
+def fill(command: str, records: Mapping[str, Sequence[Record]], what: str) -> str:
+    """command with each ${record.field} replaced by that value, shell-quoted
+    (StepFailed: no such record was made)."""
+    return REFERENCE.sub(lambda m: shlex.quote(_value(m, records, what)), command)
+
+
+def _value(match: re.Match[str], records: Mapping[str, Sequence[Record]], what: str) -> str:
+    name, field_name = match.groups()
+    made = records.get(name)
+    if not made:
+        raise StepFailed(f"{what} uses {match.group(0)}, but no step recorded {name!r} "
+                         "before it")
+    return str(made[-1][field_name])
 
 
 def pid_pattern(mark: str) -> str:

@@ -73,7 +73,15 @@ def check_template(line: str, key: str, where: str) -> None:
 def check_references(scenario: Scenario, where: str) -> None:
     """An expectation may use a field only if every step recording it carries it:
     the matcher fills each line from each record."""
-    fields_by_record = check_step_references(scenario.workload, where)
+    labelled = [*(("setup", i, s) for i, s in enumerate(scenario.setup)),
+                *(("workload", i, s) for i, s in enumerate(scenario.workload))]
+    fields_by_record = check_step_references(labelled, where)
+    prepared = check_step_references(labelled[:len(scenario.setup)], where)
+    check_texts_use(prepared, [scenario.load.command], f"{where} [load] command",
+                    "no set-up step records")
+    for index, step in enumerate(scenario.teardown):
+        check_texts_use(prepared, [step.command], f"{where} teardown[{index}]",
+                        "no set-up step records")
     for expectation in scenario.expect:
         if expectation.for_each not in fields_by_record:
             raise ScenarioError(f"{where}: expectation {expectation.summary!r} iterates over "
@@ -93,20 +101,29 @@ def check_references(scenario: Scenario, where: str) -> None:
         raise ScenarioError(f"{where}: a scenario needs at least one [[expect]]")
 
 
-def check_step_references(workload: tuple[Step, ...], where: str) -> dict[str, set[str]]:
+def check_step_references(steps: Sequence[tuple[str, int, Step]],
+                          where: str) -> dict[str, set[str]]:
     """A step's command and vars may use ${record.field} of a record an earlier step
-    made, with a field every step recording it carries; the fields of each record."""
+    made (set-up steps come before the workload's), with a field every step
+    recording it carries; the fields of each record."""
     fields_by_record: dict[str, set[str]] = {}
-    for index, step in enumerate(workload):
-        for text in (step.command, *step.variables.values()):
-            for name, field_name in REFERENCE.findall(text):
-                known = fields_by_record.get(name)
-                if known is None or field_name not in known:
-                    problem = (f"no earlier step records {name!r}" if known is None else
-                               f"{name!r} records {sorted(known)}")
-                    raise ScenarioError(f"{where} workload[{index}]: `${{{name}.{field_name}}}` "
-                                        f"in {text!r} cannot be filled in: {problem}")
+    for part, index, step in steps:
+        check_texts_use(fields_by_record, [step.command, *step.variables.values()],
+                        f"{where} {part}[{index}]", "no earlier step records")
         if step.record:
             fields = record_fields(step)
             fields_by_record[step.record] = fields_by_record.get(step.record, fields) & fields
     return fields_by_record
+
+
+def check_texts_use(fields_by_record: dict[str, set[str]], texts: Sequence[str], where: str,
+                    missing: str) -> None:
+    """Every ${record.field} of the texts names a field the records carry."""
+    for text in texts:
+        for name, field_name in REFERENCE.findall(text):
+            known = fields_by_record.get(name)
+            if known is None or field_name not in known:
+                problem = (f"{missing} {name!r}" if known is None else
+                           f"{name!r} records {sorted(known)}")
+                raise ScenarioError(f"{where}: `${{{name}.{field_name}}}` in {text!r} cannot "
+                                    f"be filled in: {problem}")

@@ -16,11 +16,14 @@ from lab.names import NAME
 from lab.verdicts.expectation import TEMPLATE_FIELD, Expectation, Incompatibility, Row
 from lab.verdicts.kernel_health import Accepted
 
-__all__ = ["BACKGROUND", "CAPTURES", "NAME", "REFERENCE", "STEP_KINDS", "TEMPLATE_FIELD",
+__all__ = ["BACKGROUND", "CAPTURES", "NAME", "REFERENCE", "STEP_KINDS", "STOPS", "TEMPLATE_FIELD",
            "Expectation", "Incompatibility", "Load", "Row", "Scenario", "ScenarioError", "Step",
            "record_fields"]
 
 CAPTURES = ("trace_pipe", "output")
+# How the loader is stopped after the workload: SIGTERM, or SIGINT as a reader's
+# Ctrl-C (a tool that prints its histogram or summary on ^C), its exit awaited.
+STOPS = ("terminate", "interrupt")
 STEP_KINDS = ("run", "interactive", "spawn")
 # ${record.field}: a value an earlier workload step recorded (its last record of that name)
 REFERENCE = re.compile(r"\$\{(\w+)\.(\w+)\}")
@@ -34,11 +37,24 @@ class ScenarioError(LabError):
 
 @dataclass(frozen=True)
 class Load:
+    """How the tutorial's program runs. A daemon-like loader prints `ready` once
+    attached and runs until stopped (`stop`); a one-shot tool (`once`) runs to
+    completion within ready_timeout. With `once` or stop="interrupt" the lab waits
+    for its exit, which must be `status`."""
+
     command: str
-    ready: str
+    ready: str | None
     capture: str
     ready_timeout: float = 180.0
     settle_timeout: float = 60.0
+    stop: str = "terminate"
+    once: bool = False
+    status: int = 0
+
+    @property
+    def awaits_exit(self) -> bool:
+        """Whether the loader's own exit (and its status) is part of the cell."""
+        return self.once or self.stop == "interrupt"
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,19 @@ class Scenario:
     # where the build wants the running kernel's vmlinux.h (bpftool btf dump),
     # which the lab makes once per boot instead of once per tutorial
     vmlinux_h: str | None = None
+    # steps before the loader starts (a namespace, a server, the process the load
+    # command names) and after it stopped, whatever happened; not cached with the build
+    setup: tuple[Step, ...] = ()
+    teardown: tuple[Step, ...] = ()
+    series: str | None = None  # the tutorial series it belongs to, for selection and reports
+    userland: str | None = None  # the guest root's suite (None: the recipe's, vm/rootfs.toml)
+    kernel_cmdline: tuple[str, ...] = ()  # booted with these arguments, in a guest of its own
+
+    @property
+    def flavor(self) -> tuple[str | None, tuple[str, ...]]:
+        """What the guest must be booted with for this scenario: scenarios of one
+        flavor share a guest."""
+        return self.userland, self.kernel_cmdline
 
 
 def record_fields(step: Step) -> set[str]:

@@ -31,6 +31,7 @@ from lab.scenario.model import (
     CAPTURES,
     NAME,
     STEP_KINDS,
+    STOPS,
     Expectation,
     Incompatibility,
     Load,
@@ -66,9 +67,19 @@ VARIABLE = re.compile(r"\w+")  # what ${...} can name
 
 TOP_KEYS = {"name", "summary", "source", "program", "build", "load", "workload", "expect",
             "expected_incompatible", "kernel_config", "accepted_kernel_messages", "document",
-            "guest_packages"}
+            "guest_packages", "setup", "teardown", "series", "userland", "kernel_cmdline"}
 BUILD_KEYS = {"commands", "vmlinux_h"}
-LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout"}
+LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout", "stop", "once",
+             "status"}
+# A Debian suite's name (bookworm, trixie): the guest root the scenario needs.
+USERLAND = re.compile(r"[a-z][a-z0-9-]{1,31}")
+# One kernel argument, key or key=value: no spaces or quotes (QEMU's -append is one
+# string the kernel splits on spaces), no shell characters.
+KERNEL_ARGUMENT = re.compile(r"[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/+=-]+)?")
+# Arguments the lab sets itself (its shares, the root, panic handling, the console):
+# a scenario replacing one would boot a guest the lab cannot drive or trust.
+LAB_KERNEL_ARGUMENTS = re.compile(r"(virtme|init=|rdinit=|root=|rootfstype=|rootflags=|panic=|"
+                                  r"console=|ro$|rw$|oops=)")
 EXPECT_KEYS = {"summary", "for_each", "lines", "rows", "in_order", "absent"}
 INCOMPATIBLE_KEYS = {"stage", "evidence", "reason"}
 # A key the runner ignores for a kind would be a silent no-op, so each kind has its own.
@@ -123,6 +134,10 @@ def parse_scenario(data: dict[str, Any], path: Path,
     optional_text(data, "source", where)
     steps = enumerate(tables_of(data, "workload", where))
     workload = tuple(_step(s, f"{where} workload[{i}]") for i, s in steps)
+    setup = tuple(_step(s, f"{where} setup[{i}]")
+                  for i, s in enumerate(tables_of(data, "setup", where)))
+    teardown = tuple(_teardown_step(s, f"{where} teardown[{i}]")
+                     for i, s in enumerate(tables_of(data, "teardown", where)))
     expectations = enumerate(tables_of(data, "expect", where))
     expect = tuple(_expectation(e, f"{where} expect[{i}]") for i, e in expectations)
     scenario = Scenario(
@@ -140,6 +155,11 @@ def parse_scenario(data: dict[str, Any], path: Path,
         accepted_kernel_messages=_accepted(data, where),
         document=_inside_project(data, "document", where) if "document" in data else None,
         guest_packages=_guest_packages(data, where),
+        setup=setup,
+        teardown=teardown,
+        series=_series(data, where),
+        userland=_userland(data, where),
+        kernel_cmdline=_kernel_cmdline(data, where),
     )
     check_references(scenario, where)
     return scenario
@@ -189,9 +209,64 @@ def _load(table: dict[str, Any], where: str) -> Load:
     capture = table.get("capture", "trace_pipe")
     if capture not in CAPTURES:
         raise ScenarioError(f"{where}: capture must be one of {CAPTURES}, not {shown(capture)}")
-    return Load(text_of(table, "command", where), regex_of(table, "ready", where), capture,
+    stop = table.get("stop", "terminate")
+    if stop not in STOPS:
+        raise ScenarioError(f"{where}: `stop` must be one of {STOPS}, not {shown(stop)}")
+    once = flag_of(table, "once", where, False)
+    if once and "stop" in table:
+        raise ScenarioError(f"{where}: a one-shot loader (`once`) is not stopped: it runs to "
+                            "completion, so `stop` cannot apply")
+    if "status" in table and not (once or stop == "interrupt"):
+        raise ScenarioError(f"{where}: `status` is the loader's exit status, which the lab "
+                            "waits for only with `once = true` or `stop = \"interrupt\"`")
+    if once and "ready" in table:
+        raise ScenarioError(f"{where}: a one-shot loader (`once`) is waited for until it "
+                            "exits, so `ready` cannot apply")
+    ready = None if once else regex_of(table, "ready", where)
+    return Load(text_of(table, "command", where), ready, capture,
                 seconds_of(table, "ready_timeout", where, 180.0),
-                seconds_of(table, "settle_timeout", where, 60.0))
+                seconds_of(table, "settle_timeout", where, 60.0), stop, once,
+                _status(table, where))
+
+
+def _teardown_step(table: dict[str, Any], where: str) -> Step:
+    """A tear-down step undoes the set-up: a command, waited for, recording nothing."""
+    only_keys(table, {"run", "status", "timeout"}, where)
+    step = _step(table, where)
+    if step.background:
+        raise ScenarioError(f"{where}: a tear-down step is waited for; `{step.command}` ends "
+                            "in `&`")
+    return step
+
+
+def _series(data: dict[str, Any], where: str) -> str | None:
+    """The series is a selection (`--series`) and a report's heading: a plain name."""
+    series = optional_text(data, "series", where)
+    if series is not None and not NAME.fullmatch(series):
+        raise ScenarioError(f"{where}: `series` must be letters, digits, '.', '_' or '-', "
+                            f"not {shown(series)}")
+    return series
+
+
+def _userland(data: dict[str, Any], where: str) -> str | None:
+    userland = optional_text(data, "userland", where)
+    if userland is not None and not USERLAND.fullmatch(userland):
+        raise ScenarioError(f"{where}: `userland` must be a Debian suite's name (bookworm, "
+                            f"trixie), not {shown(userland)}")
+    return userland
+
+
+def _kernel_cmdline(data: dict[str, Any], where: str) -> tuple[str, ...]:
+    arguments = strings_of(data, "kernel_cmdline", where)
+    for index, argument in enumerate(arguments):
+        if not KERNEL_ARGUMENT.fullmatch(argument):
+            raise ScenarioError(f"{where}: `kernel_cmdline[{index}]` must be one kernel "
+                                "argument, key or key=value without spaces, quotes or shell "
+                                f"characters, not {shown(argument)}")
+        if LAB_KERNEL_ARGUMENTS.match(argument):
+            raise ScenarioError(f"{where}: `kernel_cmdline[{index}]` {shown(argument)} sets "
+                                "what the lab sets itself to boot and drive the guest")
+    return arguments
 
 
 def _step(table: dict[str, Any], where: str) -> Step:

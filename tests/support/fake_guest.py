@@ -62,6 +62,7 @@ class Loader:
     running: bool = True
     status: int = 0
     ignores_stop: bool = False  # stays loaded after kill -TERM (its programs do)
+    on_interrupt: str | None = None  # printed (and then it exits) on kill -INT; None: ignores it
 
 
 @dataclass
@@ -211,6 +212,8 @@ class FakeGuest:
             return self._stop_loader(command)
         if command == f"kill -0 {pid}":
             return Answer(status=0 if self.loader.running else 1)
+        if command == f"kill -INT {pid}":
+            return self._interrupt_loader()
         if command == f"wait {pid}":
             return Answer(status=self.loader.status)
         marker = TYPED_MARKER.search(command)
@@ -231,6 +234,16 @@ class FakeGuest:
         log = getattr(self, "_load_log", None)
         if log and self.clock.now - self._loader_started >= self.loader.ready_at:
             self.write(log, self.loader.output)
+
+    def _interrupt_loader(self) -> Answer:
+        """Ctrl-C: a loader that handles it prints its last words and exits."""
+        if not self.loader.running:
+            return Answer(status=1)
+        if self.loader.on_interrupt is not None:
+            self.loader.output += self.loader.on_interrupt
+            self.loader.running = False
+            self._loader_prints()
+        return Answer()
 
     def _stop_loader(self, command: str) -> Answer:
         if not self.loader.running:

@@ -40,7 +40,7 @@ summary = "each writer is traced"
 for_each = "writers"
 lines = ['hit from ${{pid}}$']
 """
-TIMED = ["start", "build", "load", "workload", "capture", "finish", "document"]
+TIMED = ["start", "build", "setup", "load", "workload", "capture", "finish", "document"]
 
 
 def scenario_in(project: Path, top: str = "", capture: str = "trace_pipe",

@@ -100,8 +100,8 @@ def test_a_reference_is_shell_quoted_in_a_command_and_raw_in_vars() -> None:
 
 def test_a_reference_to_a_record_not_made_yet_fails_the_step() -> None:
     step = Step("run", "kill ${victim.pid}")
-    with pytest.raises(StepFailed, match=r"uses \$\{victim.pid\}, but the workload recorded "
-                                         r"no 'victim' before it"):
+    with pytest.raises(StepFailed, match=r"uses \$\{victim.pid\}, but no step recorded "
+                                         r"'victim' before it"):
         resolve(step, {"victim": []})
 
 
