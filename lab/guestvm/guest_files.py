@@ -12,8 +12,9 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-# The stand-ins for the tutorials' ecli and ecc, and the module ecli imports.
-MODULES = ("ecli.py", "ecli_format.py", "ecc.py")
+# The stand-ins for the tutorials' ecli and ecc, and the modules they import.
+MODULES = ("ecli.py", "ecli_format.py", "ecli_sample.py", "ecli_package.py", "ecli_attach.py",
+           "ecc.py")
 COMMANDS = ("ecli", "ecc")
 WRAPPER = '#!/bin/sh\nexec python3 "$(dirname "$0")/{name}.py" "$@"\n'
 

@@ -43,6 +43,7 @@ What ecli prints, and from which public behaviour it is inferred
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import struct
@@ -248,37 +249,11 @@ class Column:
     header_offset: int  # where the name starts in the header
 
 
-class EventFormat:
-    """ecli's plain-text table for one struct: its header, and a row per event."""
+class BtfValues:
+    """Values of the object's BTF types as ecli dumps them (data_dumper/json.rs)."""
 
-    def __init__(self, btf: Btf, struct_id: int) -> None:
+    def __init__(self, btf: Btf) -> None:
         self.btf = btf
-        layout = btf[btf.resolve(struct_id)]
-        if layout.kind != STRUCT:
-            raise FormatError(f"type id {struct_id} is not a struct")
-        self.name = layout.name
-        self.size = layout.size
-        header = TIME_HEADER
-        columns = []
-        for member in layout.members:
-            if member.bitfield_size or member.bit_offset % 8:
-                raise FormatError(f"member `{member.name}` of struct {layout.name} is a "
-                                  "bitfield, which ecli does not print")
-            columns.append(Column(member.name, member.type_id, member.bit_offset // 8,
-                                  btf.size_of(member.type_id), len(header)))
-            title = member.name.upper()
-            header += title.ljust(MIN_HEADER_WIDTH) + " "
-        self.header = header
-        self.columns = tuple(columns)
-
-    def row(self, data: bytes, now: time.struct_time | None = None) -> str:
-        out = time.strftime("%H:%M:%S", now or time.localtime()).ljust(8) + " "
-        for column in self.columns:
-            out = out.ljust(column.header_offset) if column.header_offset > len(out) \
-                else out + " "
-            out += self.text(column.type_id, _slice(data, column.offset, column.size,
-                                                    column.name))
-        return out
 
     def text(self, type_id: int, data: bytes) -> str:
         """One value as ecli prints it: a string bare, anything else as JSON."""
@@ -326,6 +301,65 @@ class EventFormat:
             result[member.name] = self.value(
                 member.type_id, _slice(data, member.bit_offset // 8, size, member.name))
         return dict(sorted(result.items()))
+
+
+class EventFormat(BtfValues):
+    """ecli's plain-text table for one struct: its header, and a row per event."""
+
+    def __init__(self, btf: Btf, struct_id: int) -> None:
+        super().__init__(btf)
+        layout = btf[btf.resolve(struct_id)]
+        if layout.kind != STRUCT:
+            raise FormatError(f"type id {struct_id} is not a struct")
+        self.name = layout.name
+        self.size = layout.size
+        self.header, self.columns = header(members(btf, struct_id), TIME_HEADER)
+
+    def row(self, data: bytes, now: time.struct_time | None = None) -> str:
+        return self.cells(self.columns, data, time.strftime("%H:%M:%S", now or time.localtime())
+                          .ljust(8) + " ")
+
+    def cells(self, columns: Sequence[Column], data: bytes, out: str) -> str:
+        """out, then each column's value: under its name in the header, or one
+        space after the previous value when that is already past it."""
+        for column in columns:
+            out = out.ljust(column.header_offset) if column.header_offset > len(out) \
+                else out + " "
+            out += self.text(column.type_id, _slice(data, column.offset, column.size,
+                                                    column.name))
+        return out
+
+
+def members(btf: Btf, type_id: int) -> list[Column]:
+    """What ecli prints of a value of the type (type_descriptor.rs): each member of
+    a struct, or the whole value, unnamed, for an integer, array, float or pointer.
+    header_offset is 0 until header() places the names."""
+    resolved = btf.resolve(type_id)
+    layout = btf[resolved]
+    if layout.kind == STRUCT:
+        columns = []
+        for member in layout.members:
+            if member.bitfield_size or member.bit_offset % 8:
+                raise FormatError(f"member `{member.name}` of struct {layout.name} is a "
+                                  "bitfield, which ecli does not print")
+            columns.append(Column(member.name, member.type_id, member.bit_offset // 8,
+                                  btf.size_of(member.type_id), 0))
+        return columns
+    if layout.kind in (INT, ARRAY, FLOAT, PTR):
+        return [Column("", type_id, 0, btf.size_of(type_id), 0)]
+    raise FormatError(f"type id {type_id} is not a struct, an integer, an array, a float "
+                      "or a pointer: ecli has no way to print it")
+
+
+def header(columns: Sequence[Column], start: str) -> tuple[str, tuple[Column, ...]]:
+    """start, then each name upper-cased and padded to 6, and a space; and the
+    columns, each placed where its name starts (ecli's output_header_offset)."""
+    out = start
+    placed = []
+    for column in columns:
+        placed.append(dataclasses.replace(column, header_offset=len(out)))
+        out += column.name.upper().ljust(MIN_HEADER_WIDTH) + " "
+    return out, tuple(placed)
 
 
 def _slice(data: bytes, offset: int, size: int, what: str) -> bytes:
