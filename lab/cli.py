@@ -21,6 +21,7 @@ from lab.cache.rootfs import (
     lock_rootfs,
 )
 from lab.cli_docs import add_docs_commands
+from lab.cli_series import add_series_commands
 from lab.doctor import doctor
 from lab.errors import LabError
 from lab.guest_text import visible
@@ -29,10 +30,13 @@ from lab.guestvm.vng_command import vng_command
 from lab.kernel_choice import KernelArgument, parse_kernels
 from lab.matrix import default_jobs, merge_files, run_matrix
 from lab.scenario import chosen_scenarios, load_scenarios
+from lab.scenario.series import chosen_series
 from lab.settings import Settings
+from lab.verdicts.expectation import Recorded
 from lab.verdicts.matrix_report import markdown
+from lab.verdicts.outcome import Outcome
 from lab.verdicts.report import failure_text, summary_line
-from lab.verdicts.verdict import cell_for
+from lab.verdicts.verdict import cell_for, not_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +107,8 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
                         help="lines run at once (default: one per core)")
     matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="only these tutorials (repeat or comma-separate; default: all)")
+    matrix.add_argument("--series", action="append", default=[], metavar="NAME",
+                        help="only the tutorials of these series (repeat or comma-separate)")
     matrix.set_defaults(handler=_matrix)
 
     report = commands.add_parser("report", help="merge report columns (JSON) into one table")
@@ -113,9 +119,12 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run scenarios on a kernel without pytest")
     run.add_argument("--kernel", required=True, type=kernel)
     run.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    run.add_argument("--series", action="append", default=[], metavar="NAME",
+                     help="only the tutorials of these series (repeat or comma-separate)")
     run.set_defaults(handler=_run)
 
     add_docs_commands(commands, kernel)  # lab docs check|verify|extract|accept
+    add_series_commands(commands)  # lab series list|table
     return parser
 
 
@@ -194,10 +203,11 @@ def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.catalog_file)
     kernels: list[LockedKernel] = args.lines or parse_kernels(
         ["all"], catalog, load_lock(settings.lock_file))
-    scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir, catalog.keys()),
-                                 args.scenario)
+    scenarios = chosen_series(chosen_scenarios(load_scenarios(settings.scenarios_dir,
+                                                              catalog.keys()), args.scenario),
+                              args.series)
     cells = run_matrix(settings, kernels, max(1, args.jobs),
-                       [s.name for s in scenarios] if args.scenario else ())
+                       [s.name for s in scenarios] if args.scenario or args.series else ())
     print(markdown(cells))
     expected_cells = len(kernels) * len(scenarios)
     return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1
@@ -211,19 +221,29 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
                                                 load_catalog(settings.catalog_file).keys()),
                                  args.scenarios)
-    failed = 0
+    scenarios = chosen_series(scenarios, args.series)
     line = args.kernel.line
+    # a scenario that declares it cannot run is judged without a guest: none boots for it
+    not_runnable = [s for s in scenarios if s.not_runnable]
+    failed = sum(not _judged(not_run(s), s, line) for s in not_runnable)
+    scenarios = [s for s in scenarios if not s.not_runnable]
+    if not_runnable and not scenarios:
+        return 1 if failed else 0
     with KernelLab(settings, args.kernel) as lab:
         lab.prebuild(scenarios)
         for scenario in scenarios:
-            outcome = lab.run(scenario)
-            cell = cell_for(outcome, scenario, line)  # the verdict pytest and the matrix give
-            print(summary_line(outcome, cell), flush=True)
-            if not cell.ok:
-                failed += 1
-                if not outcome.passed:
-                    print(failure_text(outcome, line), file=sys.stderr)
+            failed += not _judged(lab.run(scenario), scenario, line)
     return 1 if failed else 0
+
+
+def _judged(outcome: Outcome, scenario: Recorded, line: str) -> bool:
+    """Print the cell's verdict (the one pytest and the matrix give) and, for a
+    failure, what went wrong; whether the cell agrees with the scenario."""
+    cell = cell_for(outcome, scenario, line)
+    print(summary_line(outcome, cell), flush=True)
+    if not cell.ok and not outcome.passed:
+        print(failure_text(outcome, line), file=sys.stderr)
+    return cell.ok
 
 
 if __name__ == "__main__":

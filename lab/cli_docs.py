@@ -33,7 +33,7 @@ from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.findings import Finding, drifts, summary
 from lab.verdicts.outcome import Outcome
-from lab.verdicts.verdict import FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.verdicts.verdict import FAIL, UNEXPECTED_PASS, Cell, cell_for, not_run
 
 
 def add_docs_commands(commands: Any, kernel: Callable[[str], LockedKernel]) -> None:
@@ -106,8 +106,8 @@ def _run_all(scenarios: Sequence[Scenario], settings: Settings,
     lab = KernelLab(settings, kernel)
     outcomes = {}
     try:
-        for scenario in scenarios:
-            outcome = lab.run(scenario)
+        for scenario in scenarios:  # nothing boots for a scenario that cannot run
+            outcome = not_run(scenario) if scenario.not_runnable else lab.run(scenario)
             outcomes[scenario.name] = outcome
             cell = cell_for(outcome, scenario, kernel.line)  # as pytest and the matrix judge
             reason = f": {cell.reason}" if cell.reason else ""

@@ -7,6 +7,7 @@ from lab.pytest_plugin.hooks import (  # noqa: F401  (pytest finds hooks by name
     pytest_collection_modifyitems,
     pytest_configure,
     pytest_generate_tests,
+    pytest_runtest_setup,
     pytest_sessionfinish,
     pytest_terminal_summary,
     pytest_unconfigure,

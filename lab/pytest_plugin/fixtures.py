@@ -57,7 +57,8 @@ def planned_scenarios(items: Sequence[pytest.Item], line: str) -> list[Scenario]
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         scenario = params.get("lab_scenario")
-        if params.get("lab_kernel") == line and isinstance(scenario, Scenario):
+        if params.get("lab_kernel") == line and isinstance(scenario, Scenario) \
+                and not scenario.not_runnable:  # judged without a guest
             found.append(scenario)
     return found
 

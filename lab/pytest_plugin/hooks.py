@@ -9,8 +9,10 @@ from lab import interrupts
 from lab.cache.catalog import KernelLine, LockedKernel, load_catalog, load_lock
 from lab.errors import LabError
 from lab.kernel_choice import parse_kernels
-from lab.pytest_plugin.verdict import CELLS, REPORT_DIR
+from lab.pytest_plugin.markers import check_unique, register, series_marks
+from lab.pytest_plugin.verdict import CELLS, REPORT_DIR, judge_not_runnable
 from lab.scenario import Scenario, chosen_scenarios, load_scenarios
+from lab.scenario.series import chosen_series
 from lab.settings import Settings
 from lab.verdicts.matrix_report import write_run
 
@@ -30,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="kernel line(s) to boot, e.g. 6.1 (repeat or comma-separate; 'all')")
     group.addoption("--scenario", action="append", default=[], metavar="NAME",
                     help="run only these scenarios (repeat or comma-separate; default: all)")
+    group.addoption("--series", action="append", default=[], metavar="NAME",
+                    help="run only the scenarios of these tutorial series (repeat or "
+                         "comma-separate); each series is also a marker, for -m")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # here, not in pytest_generate_tests, where any error is a collection traceback
         scenarios = load_scenarios(settings.scenarios_dir, known.keys())
         config.stash[ALL_SCENARIOS] = scenarios
-        config.stash[SCENARIOS] = chosen_scenarios(scenarios, config.getoption("scenario"))
+        config.stash[SCENARIOS] = chosen_series(
+            chosen_scenarios(scenarios, config.getoption("scenario")), config.getoption("series"))
+        register(config, scenarios)  # a marker per series, for -m
     except LabError as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
@@ -89,9 +96,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if unknown:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: no scenario {sorted(unknown)}")
         scenarios = [s for s in scenarios if s.name in marker.args]
-    pairs = [(kernel, scenario) for kernel in kernels for scenario in scenarios]
+    check_unique(metafunc.config, metafunc.config.stash[ALL_SCENARIOS])
+    pairs = [pytest.param(kernel, scenario, marks=series_marks(scenario),
+                          id=f"{kernel}-{scenario.name}")
+             for kernel in kernels for scenario in scenarios]
     metafunc.parametrize(["lab_kernel", "lab_scenario"], pairs, indirect=["lab_kernel"],
-                         ids=[f"{k}-{s.name}" for k, s in pairs], scope="session")
+                         scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -103,6 +113,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test = needing[0].nodeid.split("[")[0]
         raise pytest.UsageError(f"{test} boots guests: pass --kernel LINE "
                                 "(e.g. --kernel 6.1), or run tests/unit only")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A scenario that declares it cannot run is judged and skipped before its
+    fixtures are set up: no guest boots for it. The skip says why, and so does the
+    summary."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    scenario, line = params.get("lab_scenario"), params.get("lab_kernel")
+    if isinstance(scenario, Scenario) and scenario.not_runnable and isinstance(line, str):
+        text = judge_not_runnable(item, scenario, line)
+        item.config.stash[SUMMARY].append(f"kernel {line}: {scenario.name} {text}")
+        pytest.skip(text)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

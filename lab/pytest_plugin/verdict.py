@@ -12,7 +12,16 @@ from lab.verdicts.findings import drifts
 from lab.verdicts.matrix_report import write_run
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.report import capture_tail, console_tail, failure_text
-from lab.verdicts.verdict import DRIFT, EXPECTED_INCOMPATIBLE, FAIL, UNEXPECTED_PASS, Cell, cell_for
+from lab.verdicts.verdict import (
+    DRIFT,
+    EXPECTED_INCOMPATIBLE,
+    FAIL,
+    NOT_RUNNABLE,
+    UNEXPECTED_PASS,
+    Cell,
+    cell_for,
+    not_run,
+)
 
 CELLS = pytest.StashKey[list[Cell]]()
 REPORT_DIR = pytest.StashKey[Path]()  # set by pytest_configure when --kernel is given
@@ -36,6 +45,17 @@ def attach_evidence(node: pytest.Item, outcome: Outcome, kernel: str) -> None:
     node.add_report_section("call", "captured trace (tail)", capture_tail(outcome))
     if outcome.console_tail:
         node.add_report_section("call", "guest console (tail)", console_tail(outcome))
+
+
+def judge_not_runnable(node: pytest.Item, scenario: Scenario, kernel: str) -> str:
+    """A scenario that declares it cannot run: its cell judged as every cell is
+    (cell_for) and recorded, with nothing booted; the text the test is skipped with."""
+    cell = cell_for(not_run(scenario), scenario, kernel)
+    record(node.config, cell)
+    if cell.verdict != NOT_RUNNABLE:
+        pytest.fail(visible(f"{scenario.name} on {kernel}: {cell.verdict}: {cell.reason}"),
+                    pytrace=False)
+    return visible(f"not runnable: {cell.reason}")
 
 
 def judge(node: pytest.Item, scenario: Scenario, kernel: str, outcome: Outcome) -> None:

@@ -105,6 +105,10 @@ class Scenario:
     series: str | None = None  # the tutorial series it belongs to, for selection and reports
     userland: str | None = None  # the guest root's suite (None: the recipe's, vm/rootfs.toml)
     kernel_cmdline: tuple[str, ...] = ()  # booted with these arguments, in a guest of its own
+    # the measured reason it cannot run in a VM at all (hardware) or be built offline:
+    # every cell is judged not runnable with it, and nothing is booted for it
+    not_runnable: str | None = None
+    source: str | None = None  # where the tutorial comes from (a series' chapter: src/<chapter>)
 
     @property
     def flavor(self) -> tuple[str | None, tuple[str, ...]]:

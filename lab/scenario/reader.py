@@ -67,7 +67,8 @@ VARIABLE = re.compile(r"\w+")  # what ${...} can name
 
 TOP_KEYS = {"name", "summary", "source", "program", "build", "load", "workload", "expect",
             "expected_incompatible", "kernel_config", "accepted_kernel_messages", "document",
-            "guest_packages", "setup", "teardown", "series", "userland", "kernel_cmdline"}
+            "guest_packages", "setup", "teardown", "series", "userland", "kernel_cmdline",
+            "not_runnable"}
 BUILD_KEYS = {"commands", "vmlinux_h"}
 LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout", "stop", "once",
              "status"}
@@ -131,7 +132,6 @@ def parse_scenario(data: dict[str, Any], path: Path,
     where = str(path)
     only_keys(data, TOP_KEYS, where)
     name = _name(data, path, where)
-    optional_text(data, "source", where)
     steps = enumerate(tables_of(data, "workload", where))
     workload = tuple(_step(s, f"{where} workload[{i}]") for i, s in steps)
     setup = tuple(_step(s, f"{where} setup[{i}]")
@@ -160,6 +160,8 @@ def parse_scenario(data: dict[str, Any], path: Path,
         series=_series(data, where),
         userland=_userland(data, where),
         kernel_cmdline=_kernel_cmdline(data, where),
+        not_runnable=_not_runnable(data, where),
+        source=optional_text(data, "source", where),
     )
     check_references(scenario, where)
     return scenario
@@ -246,6 +248,17 @@ def _series(data: dict[str, Any], where: str) -> str | None:
         raise ScenarioError(f"{where}: `series` must be letters, digits, '.', '_' or '-', "
                             f"not {shown(series)}")
     return series
+
+
+def _not_runnable(data: dict[str, Any], where: str) -> str | None:
+    """`not_runnable = "reason"`: the cell's verdict on every line, so the reason is
+    what a reader of the report sees: it must say something."""
+    reason = data.get("not_runnable")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise ScenarioError(f"{where}: `not_runnable` must be the measured reason it cannot "
+                            f"run in a VM or be built offline, a non-empty string, "
+                            f"not {shown(reason)}")
+    return reason
 
 
 def _userland(data: dict[str, Any], where: str) -> str | None:

@@ -42,11 +42,14 @@ class Incompatibility:
 
 
 class Recorded(Protocol):
-    """What the verdict reads of a scenario: its name and its recorded failures
-    (lab.scenario.Scenario is one)."""
+    """What the verdict reads of a scenario: its name, its recorded failures and
+    why it cannot run at all, if so (lab.scenario.Scenario is one)."""
 
     @property
     def name(self) -> str: ...
 
     @property
     def incompatible(self) -> Mapping[str, Incompatibility]: ...
+
+    @property
+    def not_runnable(self) -> str | None: ...

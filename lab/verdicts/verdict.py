@@ -6,6 +6,8 @@ scenario records this exact failure as an incompatibility of that kernel line:
 the same stage, and evidence matching the recorded pattern. Any other failure
 on that line is a plain fail that says what was expected and what happened
 instead; a recorded incompatibility that passes is news (an unexpected pass).
+A scenario that declares it cannot run (`not_runnable`) is not run: its cell is
+not runnable, with the declared reason, on every line.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from lab.verdicts.stage import Stage
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
+NOT_RUNNABLE = "not-runnable"
 SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
-           UNEXPECTED_PASS: "⚠️ unexpected pass", DRIFT: "⚠️ drift"}
+           UNEXPECTED_PASS: "⚠️ unexpected pass", DRIFT: "⚠️ drift",
+           NOT_RUNNABLE: "⛔ not runnable"}
+NOT_RUN = "not runnable: "  # the message of the outcome of a scenario that is not run
 REASON_CHARS = 400
 
 
@@ -43,7 +48,7 @@ class Cell:
     @property
     def ok(self) -> bool:
         """Whether the cell agrees with what the scenario records."""
-        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE)
+        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE, NOT_RUNNABLE)
 
 
 def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
@@ -52,7 +57,12 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     observed = "" if outcome.passed else f"{outcome.stage}: {cause}"
     expected = describe(recorded) if recorded else ""
     drift = drifts(outcome.document) if outcome.passed else []
-    if outcome.passed and recorded:
+    if outcome.passed and scenario.not_runnable:
+        verdict = UNEXPECTED_PASS
+        reason = f"declared not runnable ({scenario.not_runnable}) but ran and passed"
+    elif scenario.not_runnable:
+        verdict, reason = NOT_RUNNABLE, scenario.not_runnable
+    elif outcome.passed and recorded:
         verdict, reason = UNEXPECTED_PASS, f"recorded as incompatible ({expected}) but passed"
     elif drift:
         verdict, reason = DRIFT, f"document: {summary(drift)}: {drift[0].message}"
@@ -69,6 +79,13 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
                 str(outcome.evidence or ""), expected, _clip(observed),
                 [finding.to_json() for finding in outcome.document])
+
+
+def not_run(scenario: Recorded) -> Outcome:
+    """The outcome of a scenario that declares it cannot run: nothing was booted,
+    built or loaded for it; cell_for judges it not runnable."""
+    return Outcome(scenario.name, stage=Stage.PREFLIGHT,
+                   message=f"{NOT_RUN}{scenario.not_runnable}")
 
 
 def describe(recorded: Incompatibility) -> str:
