@@ -17,19 +17,20 @@ from lab.cache.rootfs import (
     build_rootfs,
     cached_rootfs,
     describe_packages,
-    load_recipe,
     lock_rootfs,
 )
+from lab.cache.userlands import find_userlands
 from lab.cli_docs import add_docs_commands
 from lab.cli_series import add_series_commands
 from lab.doctor import doctor
 from lab.errors import LabError
 from lab.guest_text import visible
+from lab.guestvm.flavor import in_flavor_order
 from lab.guestvm.session import KernelLab, guest_spec, prepare
 from lab.guestvm.vng_command import vng_command
 from lab.kernel_choice import KernelArgument, parse_kernels
 from lab.matrix import default_jobs, merge_files, run_matrix
-from lab.scenario import chosen_scenarios, load_scenarios
+from lab.scenario import Scenario, chosen_scenarios, load_scenarios
 from lab.scenario.series import chosen_series
 from lab.settings import Settings
 from lab.verdicts.expectation import Recorded
@@ -81,10 +82,14 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
         "build", help="build it from vm/rootfs.toml and the scenarios' guest_packages (cached)")
     rootfs_build.add_argument("--list", action="store_true",
                               help="list its packages and what brought each one; build nothing")
+    rootfs_build.add_argument("userlands", nargs="*", metavar="USERLAND",
+                              help="userlands to build (default: every one a scenario uses)")
     rootfs_build.set_defaults(handler=_rootfs_build)
-    rootfs_commands.add_parser(
-        "lock", help="pin every package of the root to what the suite has now (vm/rootfs.lock)"
-    ).set_defaults(handler=_rootfs_lock)
+    rootfs_lock = rootfs_commands.add_parser(
+        "lock", help="pin every package of the root to what the suite has now (vm/rootfs.lock)")
+    rootfs_lock.add_argument("userlands", nargs="*", metavar="USERLAND",
+                             help="userlands to re-pin (default: every one a scenario uses)")
+    rootfs_lock.set_defaults(handler=_rootfs_lock)
 
     check = commands.add_parser("doctor", help="check (and as root, install) host packages")
     check.add_argument("--install", action="store_true", help="apt-get install what is missing")
@@ -94,6 +99,8 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
 
     prep = commands.add_parser("prepare", help="fetch, build and probe everything a line needs")
     prep.add_argument("--kernel", required=True, type=kernel)
+    prep.add_argument("scenarios", nargs="*",
+                      help="prepare the guest roots of these scenarios (default: all)")
     prep.set_defaults(handler=_prepare)
 
     shell = commands.add_parser("shell", help="an interactive shell in a guest")
@@ -165,28 +172,44 @@ def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
 
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
     kernels = list(load_lock(settings.lock_file).values())
-    recipe = load_recipe(settings.recipe_file)
+    userlands = find_userlands(settings.recipe_file)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    if args.list:
-        root, problem = cached_rootfs(settings.cache, recipe, kernels, scenarios)
-        state = "built" if problem is None else f"to be built: {problem}"
-        print(f"{root} ({state}); {recipe.suite} packages and where each comes from:")
-        print("\n".join(f"  {line}" for line in describe_packages(recipe, scenarios)))
-        return
-    print(build_rootfs(settings.cache, debian_mirror(), recipe, kernels, scenarios))
+    for userland in userlands.chosen(args.userlands, scenarios):
+        recipe = userlands.recipe(userland)
+        if args.list:
+            root, problem = cached_rootfs(settings.cache, recipe, kernels, scenarios)
+            state = "built" if problem is None else f"to be built: {problem}"
+            print(f"{root} ({state}); {recipe.suite} packages and where each comes from:")
+            print("\n".join(f"  {line}" for line in describe_packages(recipe, scenarios)))
+            continue
+        print(build_rootfs(settings.cache, debian_mirror(), recipe, kernels, scenarios))
 
 
 def _rootfs_lock(args: argparse.Namespace, settings: Settings) -> None:
-    recipe = load_recipe(settings.recipe_file)
+    userlands = find_userlands(settings.recipe_file)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    lock = lock_rootfs(settings.cache, debian_mirror(), recipe, scenarios)
-    print(f"{lock.path}: {len(lock.packages)} packages of {lock.suite} pinned", file=sys.stderr)
+    for userland in userlands.chosen(args.userlands, scenarios):
+        lock = lock_rootfs(settings.cache, debian_mirror(), userlands.recipe(userland), scenarios)
+        print(f"{lock.path}: {len(lock.packages)} packages of {lock.suite} pinned",
+              file=sys.stderr)
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:
-    prepared = prepare(settings, args.kernel)
-    print(f"kernel {args.kernel.line}: {prepared.kernel.release}, root {prepared.rootfs.name}, "
+    scenarios = _selected(settings, args.scenarios)
+    prepared = prepare(settings, args.kernel, scenarios)
+    roots = ", ".join(f"{root.rootfs.name} ({root.toolchain})" for root in prepared.roots.values())
+    print(f"kernel {args.kernel.line}: {prepared.kernel.release}, roots {roots}, "
           f"acceleration {prepared.accel.accel} ({prepared.accel.reason})")
+
+
+def _selected(settings: Settings, names: list[str]) -> list[Scenario]:
+    """The scenarios named (default: all), each naming a known userland, in flavor
+    order: the ones sharing a guest run one after the other."""
+    scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
+                                                load_catalog(settings.catalog_file).keys()),
+                                 names)
+    find_userlands(settings.recipe_file).check(scenarios)
+    return in_flavor_order(scenarios)
 
 
 def _shell(args: argparse.Namespace, settings: Settings) -> int:
@@ -218,9 +241,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
-                                                load_catalog(settings.catalog_file).keys()),
-                                 args.scenarios)
+    scenarios = _selected(settings, args.scenarios)
     scenarios = chosen_series(scenarios, args.series)
     line = args.kernel.line
     # a scenario that declares it cannot run is judged without a guest: none boots for it
@@ -229,7 +250,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     scenarios = [s for s in scenarios if not s.not_runnable]
     if not_runnable and not scenarios:
         return 1 if failed else 0
-    with KernelLab(settings, args.kernel) as lab:
+    with KernelLab(settings, args.kernel, scenarios=scenarios) as lab:
         lab.prebuild(scenarios)
         for scenario in scenarios:
             failed += not _judged(lab.run(scenario), scenario, line)

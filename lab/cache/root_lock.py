@@ -29,7 +29,8 @@ from lab.errors import IntegrityError, LabError, PackageNotFound
 
 LOCK_HEADER = (
     "# Written by `lab rootfs lock`: every package of the guest root, pinned.\n"
-    "# Edit vm/rootfs.toml or a scenario's guest_packages, then run `lab rootfs lock`.\n"
+    "# Edit its recipe (the .toml beside it) or a scenario's guest_packages,\n"
+    "# then run `lab rootfs lock`.\n"
 )
 REFRESH = "run `lab rootfs lock` to pin what the archive has now"
 DPKG_STATUS = Path("var") / "lib" / "dpkg" / "status"

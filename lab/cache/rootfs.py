@@ -83,31 +83,46 @@ CHECK_VALID_UNTIL_OFF = 'Acquire::Check-Valid-Until "false"'
 @dataclass(frozen=True)
 class Recipe:
     """What mmdebstrap puts into the guest root: suite, variant, packages, and the
-    lock that pins every package the root ends up with (None: not locked yet)."""
+    lock that pins every package the root ends up with (None: not locked yet).
+
+    The suite names the root's userland (a scenario's `userland`); the default
+    recipe (vm/rootfs.toml) also serves every scenario that names none."""
 
     suite: str
     variant: str
     packages: tuple[str, ...]
     lock: RootLock | None = None
     lock_file: Path = field(default=Path("vm/rootfs.lock"), compare=False)
+    default: bool = True
+    file: Path = field(default=Path("vm/rootfs.toml"), compare=False)
+
+    def serves(self, scenario: Scenario) -> bool:
+        """Whether the scenario runs on this root (so its guest_packages go into it)."""
+        if scenario.userland is None:
+            return self.default
+        return scenario.userland == self.suite
 
 
-def load_recipe(path: Path) -> Recipe:
-    """The recipe at path and its lock beside it (vm/rootfs.toml, vm/rootfs.lock)."""
+def load_recipe(path: Path, *, default: bool = True) -> Recipe:
+    """The recipe at path and its lock beside it (vm/rootfs.toml, vm/rootfs.lock).
+    default: whether it serves the scenarios that name no userland."""
     try:
         data = tomllib.loads(path.read_text())
         recipe = Recipe(data["suite"], data.get("variant", "minbase"), tuple(data["packages"]))
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
         raise LabError(f"{path}: not a valid rootfs recipe ({error})") from error
     return dataclasses.replace(recipe, lock=load_root_lock(lock_path(path)),
-                               lock_file=lock_path(path))
+                               lock_file=lock_path(path), default=default, file=path)
 
 
 def package_sources(recipe: Recipe, scenarios: Sequence[Scenario]) -> dict[str, tuple[str, ...]]:
     """Every package of the guest root, sorted by name, with where it comes from:
-    "recipe" and/or the names of the scenarios that declare it."""
+    "recipe" and/or the names of the scenarios that declare it. Only the scenarios
+    this root serves count: another userland's packages go into its own root."""
     sources: dict[str, list[str]] = {name: [RECIPE_SOURCE] for name in recipe.packages}
     for scenario in scenarios:
+        if not recipe.serves(scenario):
+            continue
         for name in scenario.guest_packages:
             declared = sources.setdefault(name, [])
             if scenario.name not in declared:
@@ -156,8 +171,8 @@ def check_packages(archive: DebianArchive, recipe: Recipe,
         try:
             archive.find(name)
         except PackageNotFound:
-            unknown += [f"{_source_file(source, declared_by)}: {_key(source)} names {name!r}"
-                        for source in sources]
+            unknown += [f"{_source_file(source, recipe, declared_by)}: {_key(source)} names "
+                        f"{name!r}" for source in sources]
     if unknown:
         raise LabError(
             "; ".join(unknown) + f": not a package of {archive.suite} ({archive.component}, "
@@ -168,8 +183,10 @@ def check_packages(archive: DebianArchive, recipe: Recipe,
             "Nothing was built or booted.")
 
 
-def _source_file(source: str, scenarios: dict[str, Scenario]) -> str:
-    return "the recipe (vm/rootfs.toml)" if source == RECIPE_SOURCE else str(scenarios[source].path)
+def _source_file(source: str, recipe: Recipe, scenarios: dict[str, Scenario]) -> str:
+    if source == RECIPE_SOURCE:
+        return f"the recipe ({recipe.file})"
+    return str(scenarios[source].path)
 
 
 def _key(source: str) -> str:

@@ -35,7 +35,8 @@ def lab_kernel(request: pytest.FixtureRequest, lab_settings: Settings) -> Iterat
     line: str = request.param
     summary = request.config.stash[SUMMARY]
     try:
-        lab = KernelLab(lab_settings, request.config.stash[LOCKED][line])
+        lab = KernelLab(lab_settings, request.config.stash[LOCKED][line],
+                        scenarios=planned_scenarios(request.session.items, line))
     except LabError as error:
         pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
     try:

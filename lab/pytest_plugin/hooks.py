@@ -3,11 +3,15 @@ the summary, and SIGTERM handled like Ctrl-C while guests may be running."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import pytest
 
 from lab import interrupts
 from lab.cache.catalog import KernelLine, LockedKernel, load_catalog, load_lock
+from lab.cache.userlands import find_userlands
 from lab.errors import LabError
+from lab.guestvm.flavor import grouped
 from lab.kernel_choice import parse_kernels
 from lab.pytest_plugin.markers import check_unique, register, series_marks
 from lab.pytest_plugin.verdict import CELLS, REPORT_DIR, judge_not_runnable
@@ -58,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SCENARIOS] = chosen_series(
             chosen_scenarios(scenarios, config.getoption("scenario")), config.getoption("series"))
         register(config, scenarios)  # a marker per series, for -m
+        find_userlands(settings.recipe_file).check(scenarios)  # before anything boots
     except LabError as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
@@ -104,15 +109,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                          scope="session")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by the kernel line
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that boot guests need --kernel: say so plainly instead of skipping them."""
+    """Tests that boot guests need --kernel: say so plainly instead of skipping them.
+    With it, each line's scenarios of one guest flavor run one after the other."""
     if config.stash[KERNELS]:
+        items[:] = grouped(items, _line_and_flavor)
         return
     needing = [item for item in items if "lab_scenario" in getattr(item, "fixturenames", ())]
     if needing:
         test = needing[0].nodeid.split("[")[0]
         raise pytest.UsageError(f"{test} boots guests: pass --kernel LINE "
                                 "(e.g. --kernel 6.1), or run tests/unit only")
+
+
+def _line_and_flavor(item: pytest.Item) -> tuple[Hashable, ...] | None:
+    """A test of a scenario on a line: its line and the scenario's guest flavor."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    scenario = params.get("lab_scenario")
+    if not isinstance(scenario, Scenario):
+        return None
+    return params.get("lab_kernel"), scenario.flavor
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -133,6 +133,7 @@ FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "tutorial": _matching(NAME, "a scenario name"),
     "verdict": _verdict, "reason": _text, "stage": _text, "timings": _timings,
     "evidence": _text, "expected": _text, "observed": _text, "findings": _findings,
+    "userland": _text, "toolchain": _text,
 }
 
 
@@ -163,7 +164,26 @@ def markdown(cells: Sequence[Cell]) -> str:
         lines += ["", "| tutorial | kernel | verdict | reason |", "|---|---|---|---|"]
         lines += [f"| `{c.tutorial}` | {c.kernel} | {c.verdict} | {table_cell(c.reason)} |"
                   for c in notes]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + userland_notes(cells)) + "\n"
+
+
+def userland_notes(cells: Sequence[Cell]) -> list[str]:
+    """What each cell was built with: one row per guest userland and toolchain, with
+    its tutorials and kernel lines (cells of older columns, which do not say, are
+    left out)."""
+    used: dict[tuple[str, str], list[Cell]] = {}
+    for cell in cells:
+        if cell.userland:
+            used.setdefault((cell.userland, cell.toolchain), []).append(cell)
+    if not used:
+        return []
+    rows = ["", "| guest userland | toolchain | tutorials | kernels |", "|---|---|---|---|"]
+    for (userland, toolchain), of in sorted(used.items()):
+        tutorials = ", ".join(f"`{name}`" for name in sorted({c.tutorial for c in of}))
+        kernels = ", ".join(sorted({c.kernel for c in of}, key=_kernel_key))
+        rows.append(f"| {table_cell(userland)} | {table_cell(toolchain)} | {tutorials} | "
+                    f"{kernels} |")
+    return rows
 
 
 def write_reports(directory: Path, cells: Sequence[Cell]) -> tuple[Path, Path]:

@@ -37,6 +37,9 @@ class Outcome:
     document: list[Finding] = field(default_factory=list)  # the tutorial's own text, checked
     # the build cache key when the build was reused (lab.cache.build_cache), else None
     build_reused: str | None = None
+    # the guest root it ran on (lab.cache.userlands) and the toolchain that root pins
+    userland: str = ""
+    toolchain: str = ""
 
     @contextlib.contextmanager
     def timing(self, key: str) -> Iterator[None]:

@@ -17,6 +17,8 @@ def failure_text(outcome: Outcome, kernel: str) -> str:
              f"{cause_of(outcome)}"]
     if outcome.message:
         lines.append(outcome.message)
+    if outcome.userland:
+        lines.append(f"guest userland: {outcome.userland} ({outcome.toolchain})")
     for result in outcome.results:
         mark = "ok  " if result.passed else "FAIL"
         lines.append(f"  {mark} {result.expectation.summary}")

@@ -44,6 +44,8 @@ class Cell:
     expected: str = ""  # the recorded incompatibility, if any: stage, pattern, reason
     observed: str = ""  # the observed failure: stage and cause
     findings: list[dict[str, Any]] = field(default_factory=list)  # the document's, file:line
+    userland: str = ""  # the guest root it ran on, and the toolchain that root pins
+    toolchain: str = ""
 
     @property
     def ok(self) -> bool:
@@ -78,7 +80,8 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     stage = Stage.DOCUMENT if verdict == DRIFT else outcome.stage
     return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
                 str(outcome.evidence or ""), expected, _clip(observed),
-                [finding.to_json() for finding in outcome.document])
+                [finding.to_json() for finding in outcome.document],
+                userland=outcome.userland, toolchain=outcome.toolchain)
 
 
 def not_run(scenario: Recorded) -> Outcome:

@@ -22,11 +22,12 @@ import pytest
 from lab.cache.boot_image import BootImage
 from lab.cache.catalog import LockedKernel
 from lab.cache.kernels import KernelBuild
+from lab.cache.userlands import Userlands
 from lab.errors import GuestError
 from lab.guestvm import session
 from lab.guestvm.accel import AccelChoice
 from lab.guestvm.console import CommandResult
-from lab.guestvm.session import KernelLab, Prepared
+from lab.guestvm.session import GuestRoot, KernelLab, Prepared
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.vng_command import GuestSpec
 from lab.guestvm.waiting import wait_until
@@ -276,16 +277,26 @@ class FakeGuest:
                       writes={target.group(1).removeprefix("/lab/"): records})
 
 
+def fake_root(where: Path, userland: str = "bookworm") -> GuestRoot:
+    """A userland's root as lab.guestvm.session.prepare_root would give it, with a
+    dpkg status of its own (the build cache's toolchain digest)."""
+    rootfs = where / ("rootfs" if userland == "bookworm" else f"rootfs-{userland}")
+    (rootfs / "var" / "lib" / "dpkg").mkdir(parents=True, exist_ok=True)
+    (rootfs / "var" / "lib" / "dpkg" / "status").write_text(f"Package: clang\n# {userland}\n")
+    return GuestRoot(userland, rootfs, where / f"{userland}.img", f"clang of {userland}")
+
+
 def prepared_line(where: Path, release: str = "6.1.0-99-amd64") -> Prepared:
     """What lab.guestvm.session.prepare would give for a line, without fetching or
-    building anything: enough for a session that boots fake guests."""
-    rootfs = where / "rootfs"
-    (rootfs / "var" / "lib" / "dpkg").mkdir(parents=True, exist_ok=True)
-    (rootfs / "var" / "lib" / "dpkg" / "status").write_text("Package: clang\n")
+    building anything: enough for a session that boots fake guests. Its userlands
+    are bookworm (the default, prepared) and trixie (prepared when first used)."""
     kernel = LockedKernel("6.1", "bookworm", release, "1", (), ())
+    userlands = Userlands("bookworm", {"bookworm": where / "rootfs.toml",
+                                       "trixie": where / "rootfs-trixie.toml"})
     return Prepared(kernel, KernelBuild(release, where / "kernel"),
-                    BootImage(where / "vmlinuz", uncompressed=False), rootfs,
-                    where / "root.img", AccelChoice("tcg", "no KVM here"), {})
+                    BootImage(where / "vmlinuz", uncompressed=False),
+                    {"bookworm": fake_root(where)}, AccelChoice("tcg", "no KVM here"), {},
+                    userlands)
 
 
 def fake_guests(booted: list[FakeGuest]) -> Callable[[GuestSpec, Path], FakeGuest]:
@@ -302,7 +313,9 @@ def fake_session(where: Path, monkeypatch: pytest.MonkeyPatch, booted: list[Fake
                  project: Path, build_cache: bool = True) -> KernelLab:
     """A session of the 6.1 line, prepared at once (prepared_line), whose guests are
     fakes kept in booted; output and cache under where."""
-    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(where))
+    monkeypatch.setattr(session, "prepare", lambda settings, line, *_: prepared_line(where))
+    monkeypatch.setattr(session, "prepare_root",
+                        lambda settings, userlands, userland: fake_root(where, userland))
     settings = Settings(project=project, cache=where / "cache", output=where / "out",
                         accel="tcg", build_cache=build_cache)
     return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))

@@ -34,7 +34,7 @@ class FakeLabs:
     answer: Callable[[Scenario], Outcome] = passing
     runs: list[tuple[Scenario, Outcome]] = field(default_factory=list)
 
-    def __call__(self, *_: object) -> FakeLab:
+    def __call__(self, *_: object, **__: object) -> FakeLab:
         return FakeLab(self)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeLabs:

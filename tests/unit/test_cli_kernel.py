@@ -68,7 +68,7 @@ def test_a_good_line_reaches_the_command_as_the_locks_entry(
     seen: list[object] = []
 
     class NoGuest:
-        def __init__(self, settings: object, kernel: object) -> None:
+        def __init__(self, settings: object, kernel: object, **_: object) -> None:
             seen.append(kernel)
 
         def __enter__(self) -> NoGuest:

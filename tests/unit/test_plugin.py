@@ -4,6 +4,7 @@ that judge made-up outcomes and stop themselves with a signal)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ pytest_plugins = ["pytester"]
 PROJECT = Path(__file__).resolve().parents[2]
 # every shipped scenario, in the plugin's order (by file name): a new one is collected too
 SCENARIOS = [s.name for s in load_scenarios(PROJECT / "scenarios")]
+FLAVORS = {s.name: s.flavor for s in load_scenarios(PROJECT / "scenarios")}
 TEST_FILE = """
 def test_x(lab_kernel, lab_scenario):
     raise AssertionError("collection only: this must never run")
@@ -70,7 +72,10 @@ def test_kernel_61_collects_one_test_per_scenario(project_test: pytest.Pytester)
     result = run(project_test, "--kernel", "6.1", "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.OK
     collected = [line for line in result.stdout.lines if line.startswith("test_x.py::")]
-    assert collected == [f"test_x.py::test_x[6.1-{name}]" for name in SCENARIOS]
+    assert sorted(collected) == sorted(f"test_x.py::test_x[6.1-{name}]" for name in SCENARIOS)
+    flavors = [FLAVORS[line.split("[6.1-")[1].rstrip("]")] for line in collected]
+    assert [flavor for flavor, _ in itertools.groupby(flavors)] == list(dict.fromkeys(flavors)), \
+        "the scenarios of one guest flavor run one after the other"
     assert not (project_test.path / "cache").exists(), "collection prepares no kernel"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import shutil
 import signal
@@ -576,7 +577,8 @@ def test_lab_rootfs_build_list_says_which_scenario_brought_which_package(
     assert lines[0].startswith(f"{tmp_path}/rootfs/bookworm-")
     assert lines[0].endswith("(to be built: it is not there); bookworm packages and where "
                              "each comes from:")
-    rows = {line.split()[0]: line.split(None, 1)[1] for line in lines[1:]}
+    ours = list(itertools.takewhile(lambda line: line.startswith("  "), lines[1:]))
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in ours}
     assert rows["strace"] == "scenario ptrace-snoop"
     assert rows["bpfcc-tools"] == "the recipe"
     assert rows["python3-pyelftools"] == "the recipe"

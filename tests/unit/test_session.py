@@ -24,7 +24,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KernelLab:
-    monkeypatch.setattr(session, "prepare", lambda settings, line: "prepared")
+    monkeypatch.setattr(session, "prepare", lambda settings, line, *_: "prepared")
     settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
                         accel="tcg")
     return KernelLab(settings, "6.1")
@@ -43,7 +43,7 @@ def test_a_guest_that_cannot_boot_fails_every_scenario_at_boot_with_its_console(
         raise GuestError("timed out after 150 s waiting for the guest to boot to a shell",
                          "[    2.5] Kernel panic - not syncing")
 
-    monkeypatch.setattr(session, "prepare", lambda settings, line: prepared_line(tmp_path))
+    monkeypatch.setattr(session, "prepare", lambda settings, line, *_: prepared_line(tmp_path))
     lab = KernelLab(out_settings(tmp_path), "6.1", boot_guest=boot_that_hangs)
     lab.start()
     outcomes = [lab.run(scenario) for scenario in scenarios()]
@@ -58,7 +58,7 @@ def test_a_guest_that_cannot_boot_fails_every_scenario_at_boot_with_its_console(
 
 def test_a_line_that_cannot_be_prepared_fails_every_scenario_at_boot(
         lab: KernelLab, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_kernel(settings: Settings, line: str) -> None:
+    def no_kernel(settings: Settings, line: str, *_: object) -> None:
         raise LabError("the lock pins linux-image-6.1 6.1.1-1, but the archive no longer has it")
 
     monkeypatch.setattr(session, "prepare", no_kernel)
