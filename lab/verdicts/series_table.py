@@ -20,6 +20,7 @@ from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, FAIL, NOT_RUNNABLE, PASS
 
 NOT_RUN = "not run"
 NONE = "none"
+UNKNOWN = "unknown"  # the newest line was not run
 CONTRADICTED = "⚠️"
 LEGEND = (f"Observed minimum: the oldest line from which every newer line passes; "
           f"{CONTRADICTED}: the chapter declares a minimum at or below a line it did not pass on.")
@@ -66,7 +67,10 @@ def observed_cell(row: ChapterRow, verdicts: Mapping[str, str], lines: Sequence[
     if NOT_RUNNABLE in verdicts.values():
         return SYMBOLS[NOT_RUNNABLE]
     found = observed_minimum(verdicts, lines)
-    text = NONE if found is None else f"≤ {found}" if found == lines[0] else found
+    if found is None:
+        text = NONE if lines[-1] in verdicts else UNKNOWN  # the newest line decides
+    else:
+        text = f"≤ {found}" if found == lines[0] else found
     return f"{text} {CONTRADICTED}" if contradicted(row, verdicts, lines) else text
 
 

@@ -92,6 +92,7 @@ def row(declared: tuple[int, ...] | None = (5, 2), tutorial: str = "t", chapter:
     ({**PASSES, "7.2": EXPECTED_INCOMPATIBLE}, None, "none ⚠️"),
     ({**PASSES, "6.1": FAIL}, "6.12", "6.12 ⚠️"),
     ({"6.12": PASS, "7.2": PASS}, "6.12", "6.12"),
+    ({"5.10": PASS, "6.1": PASS}, None, "unknown"),
     (dict.fromkeys(LINES, NOT_RUNNABLE), None, "⛔ not runnable"),
     ({}, None, "not run"),
 ])
