@@ -243,11 +243,20 @@ def _teardown_step(table: dict[str, Any], where: str) -> Step:
 
 def _series(data: dict[str, Any], where: str) -> str | None:
     """The series is a selection (`--series`) and a report's heading: a plain name."""
-    series = optional_text(data, "series", where)
-    if series is not None and not NAME.fullmatch(series):
-        raise ScenarioError(f"{where}: `series` must be letters, digits, '.', '_' or '-', "
-                            f"not {shown(series)}")
-    return series
+    return _optional_name(data, "series", NAME, "letters, digits, '.', '_' or '-'", where)
+
+
+def _userland(data: dict[str, Any], where: str) -> str | None:
+    return _optional_name(data, "userland", USERLAND, "a Debian suite's name (bookworm, "
+                          "trixie)", where)
+
+
+def _optional_name(data: dict[str, Any], key: str, pattern: re.Pattern[str], what: str,
+                   where: str) -> str | None:
+    value = optional_text(data, key, where)
+    if value is not None and not pattern.fullmatch(value):
+        raise ScenarioError(f"{where}: `{key}` must be {what}, not {shown(value)}")
+    return value
 
 
 def _not_runnable(data: dict[str, Any], where: str) -> str | None:
@@ -261,12 +270,6 @@ def _not_runnable(data: dict[str, Any], where: str) -> str | None:
     return reason
 
 
-def _userland(data: dict[str, Any], where: str) -> str | None:
-    userland = optional_text(data, "userland", where)
-    if userland is not None and not USERLAND.fullmatch(userland):
-        raise ScenarioError(f"{where}: `userland` must be a Debian suite's name (bookworm, "
-                            f"trixie), not {shown(userland)}")
-    return userland
 
 
 def _kernel_cmdline(data: dict[str, Any], where: str) -> tuple[str, ...]:
