@@ -1,0 +1,7 @@
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC(".xdp")
+int main () {
+  return XDP_PASS;
+}
