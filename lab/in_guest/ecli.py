@@ -106,10 +106,6 @@ def _libbpf() -> ctypes.CDLL:
     return lib
 
 
-_failed = attaching.failed
-_each = attaching.each
-
-
 def _btf(lib: ctypes.CDLL, obj: int) -> fmt.Btf | None:
     """The object's BTF as libbpf holds it after open (DATASEC offsets filled in)."""
     btf = lib.bpf_object__btf(obj)
@@ -144,7 +140,7 @@ def _shown(variable: fmt.Variable, data: bytes) -> str:
 def _export_map(lib: ctypes.CDLL, obj: int, sampled: Sequence[str]) -> int | None:
     """The map ecli prints: one annotated with @sample, a ring buffer or a perf
     event array (the first of several, as the stand-in warns)."""
-    maps = [m for m in _each(lib, "bpf_object__next_map", obj)
+    maps = [m for m in attaching.each(lib, "bpf_object__next_map", obj)
             if lib.bpf_map__name(m).decode() in sampled
             or lib.bpf_map__type(m) in (BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_PERF_EVENT_ARRAY)]
     if len(maps) > 1:
@@ -167,7 +163,7 @@ class Poller:
         else:
             self._callbacks = (PERF_SAMPLE(self._perf_sample), PERF_LOST(self._perf_lost))
             self.buffer = lib.perf_buffer__new(fd, PERF_PAGES, *self._callbacks, None, None)
-        err = _failed(lib, self.buffer)
+        err = attaching.failed(lib, self.buffer)
         if err:
             kind = "ring buffer" if self.ring else "perf buffer"
             raise EcliError(f"cannot open the {kind}: {os.strerror(err)}")
@@ -289,7 +285,7 @@ def _event_format(lib: ctypes.CDLL, event_map: int, btf: fmt.Btf | None) -> fmt.
 def _attach(lib: ctypes.CDLL, obj: int, path: str,
             notes: dict[str, dict[str, object]]) -> list[attaching.Detach]:
     detaches = []
-    for prog in _each(lib, "bpf_object__next_program", obj):
+    for prog in attaching.each(lib, "bpf_object__next_program", obj):
         name = lib.bpf_program__name(prog).decode()
         section = lib.bpf_program__section_name(prog).decode()
         detach, done = attaching.attach(lib, prog, name, section, notes.get(name, {}))
@@ -317,7 +313,7 @@ def _open(lib: ctypes.CDLL, path: str) -> tuple[int, package.Package | None, obj
     and what must stay alive as long as the object (the unpacked bytes)."""
     if not path.endswith(".json"):
         obj = lib.bpf_object__open_file(path.encode(), None)
-        err = _failed(lib, obj)
+        err = attaching.failed(lib, obj)
         if err:
             raise EcliError(f"cannot open {path}: {os.strerror(err)}")
         return obj, None, None
@@ -326,7 +322,7 @@ def _open(lib: ctypes.CDLL, path: str) -> tuple[int, package.Package | None, obj
     data = ctypes.create_string_buffer(packed.object_bytes, len(packed.object_bytes))
     opts = ObjectOpenOpts(ctypes.sizeof(ObjectOpenOpts), packed.object_name.encode() or None)
     obj = lib.bpf_object__open_mem(data, len(packed.object_bytes), ctypes.byref(opts))
-    err = _failed(lib, obj)
+    err = attaching.failed(lib, obj)
     if err:
         raise EcliError(f"cannot open the object packed in {path}: {os.strerror(err)}")
     return obj, packed, data
