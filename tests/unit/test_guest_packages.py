@@ -153,3 +153,45 @@ def test_an_unknown_package_fails_prepare_before_the_root_is_built_and_any_boot(
         f"bookworm (main, amd64) on {MIRROR}")
     assert booted == []
     assert not list((tmp_path / "cache" / "rootfs").iterdir())
+
+
+def add_trixie(project: Path, *packages: str) -> None:
+    """vm/rootfs-trixie.toml asking for bash and python3, and its lock (what `lab rootfs
+    lock trixie` would write)."""
+    (project / "vm" / "rootfs-trixie.toml").write_text(
+        'suite = "trixie"\npackages = ["bash", "python3"]\n')
+    write_root_lock(RootLock("trixie", "minbase", packages,
+                             tuple(LockedPackage(name, "2.0", "00" * 32) for name in packages),
+                             project / "vm" / "rootfs-trixie.lock"))
+
+
+def test_prepare_builds_the_root_of_every_userland_the_scenarios_use_each_with_its_packages(
+        project: Path, tmp_path: Path, booted: list[str]) -> None:
+    from lab.scenario import load_scenario
+
+    add_trixie(project, "bash", "python3", "strace")
+    (project / "scenarios" / "newer.toml").write_text(
+        'userland = "trixie"\n' + SCENARIO.format(tool="strace true", packages='"strace"'))
+    newer, net = (load_scenario(project / "scenarios" / f"{name}.toml")
+                  for name in ("newer", "net"))
+
+    prepared = session.prepare(settings(project, tmp_path), "6.1", [newer, net])
+
+    assert booted == ["mmdebstrap bash python3 strace", "mmdebstrap bash iproute2 python3",
+                      "boot (KVM probe)"], "each root with its own scenarios' packages only"
+    assert list(prepared.roots) == ["trixie", "bookworm"]
+    assert prepared.roots["trixie"].rootfs.name.startswith("trixie-")
+    assert prepared.roots["bookworm"].rootfs.name.startswith("bookworm-")
+    assert prepared.rootfs == prepared.roots["trixie"].rootfs, "the first one's is a shell's"
+
+    only_default = session.prepare(settings(project, tmp_path), "6.1", [net])
+    assert list(only_default.roots) == ["bookworm"]
+    assert booted[3:] == ["boot (KVM probe)"], "both roots were cached"
+
+
+def test_prepare_of_no_scenario_builds_only_the_default_root(
+        project: Path, tmp_path: Path, booted: list[str]) -> None:
+    add_trixie(project, "bash", "python3")
+    prepared = session.prepare(settings(project, tmp_path), "6.1")
+    assert list(prepared.roots) == ["bookworm"]
+    assert booted == ["mmdebstrap bash iproute2 python3", "boot (KVM probe)"]

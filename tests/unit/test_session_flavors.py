@@ -5,6 +5,7 @@ flavor powers it off and boots its own, and each outcome names its userland."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 LSM = ("lsm=landlock,bpf", "nokaslr")
 
 
+@functools.cache
 def base() -> Scenario:
     return load_scenarios(PROJECT / "scenarios")[0]
 
@@ -40,7 +42,8 @@ class Booting:
     and which roots were prepared when."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 planned: Sequence[Scenario] = (), guest_append: tuple[str, ...] = ()) -> None:
+                 planned: Sequence[Scenario] = (), guest_append: tuple[str, ...] = (),
+                 build_cache: bool = False) -> None:
         self.booted: list[FakeGuest] = []
         self.specs: list[GuestSpec] = []
         self.prepared_for: list[list[str]] = []
@@ -65,7 +68,7 @@ class Booting:
         monkeypatch.setattr(session, "prepare", prepare)
         monkeypatch.setattr(session, "prepare_root", prepare_root)
         settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
-                            accel="tcg", guest_append=guest_append, build_cache=False)
+                            accel="tcg", guest_append=guest_append, build_cache=build_cache)
         self.lab = KernelLab(settings, "6.1", boot_guest=boot, scenarios=planned)
 
 
@@ -205,3 +208,22 @@ def test_a_root_that_cannot_be_built_fails_its_flavor_at_boot(
     assert "could not be booted with trixie: vm/rootfs-trixie.lock does not exist" in \
         outcome.message
     assert plain.stage != Stage.BOOT
+
+
+def test_each_flavors_guest_builds_ahead_the_planned_scenarios_of_its_own_userland(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain, newer, lsm = variant("plain"), variant("newer", userland="trixie"), \
+        variant("lsm", kernel_cmdline=LSM)
+    asked: list[list[str]] = []
+
+    def planned_jobs(scenarios: Sequence[Scenario], *_: object) -> list[object]:
+        asked.append([s.name for s in scenarios])
+        return []
+
+    monkeypatch.setattr(session, "planned_jobs", planned_jobs)
+    run = Booting(tmp_path, monkeypatch, [plain, newer, lsm], build_cache=True)
+    with run.lab as lab:
+        lab.prebuild([plain, newer, lsm, variant("odd", userland="sid")])
+        assert asked == [["plain", "lsm"]], "the booted guest builds its userland's only"
+        lab.run(newer)
+        assert asked[1:] == [["newer"]], "the trixie guest builds the trixie ones on boot"
