@@ -25,6 +25,8 @@ from lab.errors import LabError
 from lab.scenario import Scenario, load_scenarios
 from lab.scenario.reader import parse_scenario
 
+pytest_plugins = ["pytester"]
+
 PROJECT = Path(__file__).resolve().parents[2]
 VM_DIR = PROJECT / "vm"
 RECIPE = 'suite = "{suite}"\npackages = ["bash", "clang"]\n'
@@ -234,3 +236,28 @@ def test_a_recipe_loaded_as_the_default_serves_scenarios_naming_none() -> None:
     recipe = dataclasses.replace(Recipe("trixie", "minbase", ()), default=True)
     assert recipe.serves(scenario("plain")) and recipe.serves(scenario("t", userland="trixie"))
     assert not recipe.serves(scenario("b", userland="bookworm"))
+
+
+def test_pytest_refuses_an_unknown_userland_before_anything_boots(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    vm = vm_dir(project, trixie="trixie")
+    for name in ("kernels.toml", "kernels.lock"):
+        (vm / name).write_text((VM_DIR / name).read_text())
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "odd.toml").write_text('userland = "sid"\n' + SCENARIO_FILE)
+    monkeypatch.setenv("LAB_PROJECT_DIR", str(project))
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAB_OUTPUT_DIR", str(tmp_path / "out"))
+    pytester.makepyfile(test_x="def test_x(lab_kernel, lab_scenario):\n    raise AssertionError\n")
+
+    result = pytester.runpytest_subprocess("--rootdir", str(pytester.path), "-p",
+                                           "no:cacheprovider", "--kernel", "6.1", "--collect-only",
+                                           "-q")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (f"{project}/scenarios/odd.toml: `userland` 'sid': not a guest userland of this "
+            "lab; the known ones are bookworm (vm/rootfs.toml, the default), trixie "
+            "(vm/rootfs-trixie.toml)") in result.stderr.str()
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out" / "runs").exists()
