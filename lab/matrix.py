@@ -25,7 +25,7 @@ from typing import IO
 from lab import interrupts
 from lab.cache.catalog import LockedKernel
 from lab.errors import LabError
-from lab.guestvm.session import prepare
+from lab.guestvm.session import prepare_every_userland
 from lab.settings import Settings
 from lab.verdicts.matrix_report import column_path, merge, read_json, write_reports
 from lab.verdicts.verdict import Cell
@@ -97,12 +97,13 @@ class Children:
 
 def run_matrix(settings: Settings, kernels: Sequence[LockedKernel], jobs: int,
                scenarios: Sequence[str] = ()) -> list[Cell]:
-    """Prepare every line first (downloads and the shared root are built once),
-    then run the lines' tests and merge their report columns, also when stopped
-    by a signal (then KeyboardInterrupt follows, once the report is written).
-    The lines are the lock's entries (lab.kernel_choice), checked before this."""
+    """Prepare every line first (downloads and the roots of every userland the
+    scenarios use are built once, not by each line's child in turn), then run the
+    lines' tests and merge their report columns, also when stopped by a signal
+    (then KeyboardInterrupt follows, once the report is written). The lines are
+    the lock's entries (lab.kernel_choice), checked before this."""
     for kernel in kernels:
-        prepare(settings, kernel)
+        prepare_every_userland(settings, kernel)
     lines = [kernel.line for kernel in kernels]
     columns = [column_path(settings.output, line) for line in lines]
     for column in columns:

@@ -115,6 +115,13 @@ def prepare(settings: Settings, kernel: LockedKernel | str,
     return Prepared(kernel, build, boot, roots, accel, config, userlands)
 
 
+def prepare_every_userland(settings: Settings, kernel: LockedKernel | str) -> Prepared:
+    """prepare() for every scenario of the project: what a matrix does once, before
+    its lines' children start, so that they do not each build a root in turn."""
+    catalog = load_catalog(settings.catalog_file).keys()
+    return prepare(settings, kernel, load_scenarios(settings.scenarios_dir, catalog))
+
+
 def prepare_root(settings: Settings, userlands: Userlands, userland: str) -> GuestRoot:
     """One userland's root with the headers of every locked kernel and the packages
     of every scenario it serves (lab.cache.guest_root), built if not cached."""

@@ -15,9 +15,13 @@ import pytest
 
 from lab import matrix
 from lab.cache.catalog import LockedKernel
+from lab.guestvm import session
+from lab.scenario import load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import column_path, read_json
 from lab.verdicts.verdict import PASS, Cell
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 FAKE_PYTEST = """
 import json, pathlib, signal, sys, time
@@ -59,7 +63,7 @@ def fake_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     script.write_text(FAKE_PYTEST)
     settings = Settings(project=tmp_path, cache=tmp_path / "cache", output=tmp_path / "out",
                         accel="tcg")
-    monkeypatch.setattr(matrix, "prepare", lambda settings, line: None)
+    monkeypatch.setattr(matrix, "prepare_every_userland", lambda settings, line: None)
     monkeypatch.setattr(matrix, "pytest_command", lambda settings, line, scenarios=(): [
         sys.executable, str(script), line, str(column_path(settings.output, line)),
         str(tmp_path / f"stopped-{line}")])
@@ -147,3 +151,17 @@ def test_a_hangup_is_forwarded_after_a_closed_terminal_is_silenced(
 
     assert silenced == [1], "the matrix still prints, then merges, after the terminal closed"
     assert children.stopped_by == signal.SIGHUP
+
+
+def test_the_matrix_prepares_the_root_of_every_userland_the_projects_scenarios_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before its lines start, so that each line's child does not build a root in turn."""
+    settings = Settings(project=PROJECT, cache=tmp_path / "cache", output=tmp_path / "out",
+                        accel="tcg")
+    asked: list[list[str]] = []
+    monkeypatch.setattr(session, "prepare", lambda settings, kernel, scenarios=(): asked.append(
+        [s.name for s in scenarios]))
+
+    session.prepare_every_userland(settings, "6.1")
+
+    assert asked == [[s.name for s in load_scenarios(PROJECT / "scenarios")]]
