@@ -16,6 +16,7 @@ from lab.verdicts.verdict import (
     DRIFT,
     EXPECTED_INCOMPATIBLE,
     FAIL,
+    KNOWN_DRIFT,
     NOT_RUNNABLE,
     UNEXPECTED_PASS,
     Cell,
@@ -68,6 +69,9 @@ def judge(node: pytest.Item, scenario: Scenario, kernel: str, outcome: Outcome) 
         attach_evidence(node, outcome, kernel)
     if cell.verdict == EXPECTED_INCOMPATIBLE:
         pytest.xfail(visible(f"expected incompatible on {kernel}: {cell.reason}"))
+    if cell.verdict == KNOWN_DRIFT:
+        pytest.xfail(visible(f"works on {kernel}; its published document drifts as "
+                             f"recorded: {cell.reason}"))
     if cell.verdict == UNEXPECTED_PASS:
         pytest.fail(f"{scenario.name} passed on {kernel}, but {scenario.path} records it as "
                     f"incompatible ({cell.expected}): remove that record",

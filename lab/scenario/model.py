@@ -13,7 +13,13 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.names import NAME
-from lab.verdicts.expectation import TEMPLATE_FIELD, Expectation, Incompatibility, Row
+from lab.verdicts.expectation import (
+    TEMPLATE_FIELD,
+    Expectation,
+    Incompatibility,
+    KnownDrift,
+    Row,
+)
 from lab.verdicts.kernel_health import Accepted
 
 __all__ = ["BACKGROUND", "CAPTURES", "NAME", "REFERENCE", "STEP_KINDS", "STOPS", "TEMPLATE_FIELD",
@@ -108,6 +114,8 @@ class Scenario:
     # the measured reason it cannot run in a VM at all (hardware) or be built offline:
     # every cell is judged not runnable with it, and nothing is booted for it
     not_runnable: str | None = None
+    # drifts of a document kept as published, each measured (lab.verdicts.verdict)
+    known_drift: tuple[KnownDrift, ...] = ()
     source: str | None = None  # where the tutorial comes from (a series' chapter: src/<chapter>)
 
     @property

@@ -54,6 +54,8 @@ from lab.scenario.values import (
     tables_of,
     text_of,
 )
+from lab.verdicts.expectation import KnownDrift
+from lab.verdicts.findings import ERROR, KINDS
 from lab.verdicts.kernel_health import Accepted
 from lab.verdicts.stage import STAGES
 
@@ -68,7 +70,7 @@ VARIABLE = re.compile(r"\w+")  # what ${...} can name
 TOP_KEYS = {"name", "summary", "source", "program", "build", "load", "workload", "expect",
             "expected_incompatible", "kernel_config", "accepted_kernel_messages", "document",
             "guest_packages", "setup", "teardown", "series", "userland", "kernel_cmdline",
-            "not_runnable"}
+            "not_runnable", "known_drift"}
 BUILD_KEYS = {"commands", "vmlinux_h"}
 LOAD_KEYS = {"command", "ready", "capture", "ready_timeout", "settle_timeout", "stop", "once",
              "status"}
@@ -161,6 +163,7 @@ def parse_scenario(data: dict[str, Any], path: Path,
         userland=_userland(data, where),
         kernel_cmdline=_kernel_cmdline(data, where),
         not_runnable=_not_runnable(data, where),
+        known_drift=_known_drift(data, where),
         source=optional_text(data, "source", where),
     )
     check_references(scenario, where)
@@ -257,6 +260,25 @@ def _optional_name(data: dict[str, Any], key: str, pattern: re.Pattern[str], wha
     if value is not None and not pattern.fullmatch(value):
         raise ScenarioError(f"{where}: `{key}` must be {what}, not {shown(value)}")
     return value
+
+
+def _known_drift(data: dict[str, Any], where: str) -> tuple[KnownDrift, ...]:
+    """`[[known_drift]]`: a drift of the published document, measured: the kind and
+    document line of the finding `lab docs verify` reports, and why."""
+    kinds = sorted(kind for kind, severity in KINDS.items() if severity == ERROR)
+    records = []
+    for index, table in enumerate(tables_of(data, "known_drift", where)):
+        inner = f"{where} known_drift[{index}]"
+        only_keys(table, {"kind", "line", "reason"}, inner)
+        kind, line = table.get("kind"), table.get("line")
+        if kind not in kinds:
+            raise ScenarioError(f"{inner}: `kind` must be a drift's kind, one of "
+                                f"{', '.join(kinds)}, not {shown(kind)}")
+        if isinstance(line, bool) or not isinstance(line, int) or line < 1:
+            raise ScenarioError(f"{inner}: `line` must be the finding's line in the document, "
+                                f"a positive integer, not {shown(line)}")
+        records.append(KnownDrift(str(kind), line, text_of(table, "reason", inner)))
+    return tuple(records)
 
 
 def _not_runnable(data: dict[str, Any], where: str) -> str | None:

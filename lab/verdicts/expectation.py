@@ -41,6 +41,20 @@ class Incompatibility:
     reason: str
 
 
+@dataclass(frozen=True)
+class KnownDrift:
+    """A measured drift of a published document the lab keeps as published (a
+    series chapter's README): the finding's kind and document line, and why. Only
+    that finding is excused; any other drift is still the cell's verdict."""
+
+    kind: str
+    line: int
+    reason: str
+
+    def covers(self, kind: str, line: int) -> bool:
+        return (self.kind, self.line) == (kind, line)
+
+
 class Recorded(Protocol):
     """What the verdict reads of a scenario: its name, its recorded failures and
     why it cannot run at all, if so (lab.scenario.Scenario is one)."""
@@ -53,3 +67,6 @@ class Recorded(Protocol):
 
     @property
     def not_runnable(self) -> str | None: ...
+
+    @property
+    def known_drift(self) -> tuple[KnownDrift, ...]: ...

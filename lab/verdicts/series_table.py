@@ -16,7 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lab.guest_text import table_cell
-from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, FAIL, NOT_RUNNABLE, PASS, SYMBOLS, Cell
+from lab.verdicts.verdict import (
+    EXPECTED_INCOMPATIBLE,
+    FAIL,
+    KNOWN_DRIFT,
+    NOT_RUNNABLE,
+    PASS,
+    SYMBOLS,
+    Cell,
+)
 
 NOT_RUN = "not run"
 NONE = "none"
@@ -46,7 +54,7 @@ def observed_minimum(verdicts: Mapping[str, str], lines: Sequence[str]) -> str |
     when the newest line does not (or was not run)."""
     found = None
     for line in reversed(lines):
-        if verdicts.get(line) != PASS:
+        if verdicts.get(line) not in (PASS, KNOWN_DRIFT):  # the program works there
             break
         found = line
     return found

@@ -1,9 +1,13 @@
 """The verdict of one kernel x tutorial cell (pure logic).
 
 A pass is a pass, unless the tutorial's published document shows code or
-output the run contradicts (a drift). A failure is a plain fail unless the
-scenario records this exact failure as an incompatibility of that kernel line:
-the same stage, and evidence matching the recorded pattern. Any other failure
+output the run contradicts (a drift). A drift the scenario records (the
+finding's kind and line, with the measured reason: a series chapter's README is
+kept as published) is a known drift; any other drift is the verdict, and a
+recorded drift the check no longer finds is news, like an unexpected pass.
+A failure is a plain fail unless the scenario records this exact failure as an
+incompatibility of that kernel line: the same stage, and evidence matching the
+recorded pattern. Any other failure
 on that line is a plain fail that says what was expected and what happened
 instead; a recorded incompatibility that passes is news (an unexpected pass).
 A scenario that declares it cannot run (`not_runnable`) is not run: its cell is
@@ -17,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.verdicts.cause import cause_of
-from lab.verdicts.expectation import Incompatibility, Recorded
-from lab.verdicts.findings import drifts, summary
+from lab.verdicts.expectation import Incompatibility, KnownDrift, Recorded
+from lab.verdicts.findings import Finding, drifts, summary
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.stage import Stage
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
-NOT_RUNNABLE = "not-runnable"
+NOT_RUNNABLE, KNOWN_DRIFT = "not-runnable", "known-drift"
 SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
            UNEXPECTED_PASS: "⚠️ unexpected pass", DRIFT: "⚠️ drift",
-           NOT_RUNNABLE: "⛔ not runnable"}
+           NOT_RUNNABLE: "⛔ not runnable", KNOWN_DRIFT: "📝 known drift"}
 NOT_RUN = "not runnable: "  # the message of the outcome of a scenario that is not run
 REASON_CHARS = 400
 
@@ -50,7 +54,7 @@ class Cell:
     @property
     def ok(self) -> bool:
         """Whether the cell agrees with what the scenario records."""
-        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE, NOT_RUNNABLE)
+        return self.verdict in (PASS, EXPECTED_INCOMPATIBLE, NOT_RUNNABLE, KNOWN_DRIFT)
 
 
 def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
@@ -59,6 +63,7 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     observed = "" if outcome.passed else f"{outcome.stage}: {cause}"
     expected = describe(recorded) if recorded else ""
     drift = drifts(outcome.document) if outcome.passed else []
+    unknown, stale = _unrecorded(drift, scenario.known_drift)
     if outcome.passed and scenario.not_runnable:
         verdict = UNEXPECTED_PASS
         reason = f"declared not runnable ({scenario.not_runnable}) but ran and passed"
@@ -66,8 +71,15 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
         verdict, reason = NOT_RUNNABLE, scenario.not_runnable
     elif outcome.passed and recorded:
         verdict, reason = UNEXPECTED_PASS, f"recorded as incompatible ({expected}) but passed"
+    elif unknown:
+        verdict, reason = DRIFT, f"document: {summary(unknown)}: {unknown[0].message}"
+    elif outcome.passed and stale:
+        verdict = UNEXPECTED_PASS
+        reason = ("recorded document drift no longer found: "
+                  + "; ".join(f"line {r.line} {r.kind} ({r.reason})" for r in stale))
     elif drift:
-        verdict, reason = DRIFT, f"document: {summary(drift)}: {drift[0].message}"
+        verdict = KNOWN_DRIFT
+        reason = f"document: {summary(drift)}, each recorded: {scenario.known_drift[0].reason}"
     elif outcome.passed:
         verdict, reason = PASS, ""
     elif recorded and matches(recorded, outcome):
@@ -77,7 +89,7 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
         reason = f"recorded as incompatible ({expected}), but failed at {observed}"
     else:
         verdict, reason = FAIL, observed
-    stage = Stage.DOCUMENT if verdict == DRIFT else outcome.stage
+    stage = Stage.DOCUMENT if verdict in (DRIFT, KNOWN_DRIFT) else outcome.stage
     return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
                 str(outcome.evidence or ""), expected, _clip(observed),
                 [finding.to_json() for finding in outcome.document],
@@ -89,6 +101,14 @@ def not_run(scenario: Recorded) -> Outcome:
     built or loaded for it; cell_for judges it not runnable."""
     return Outcome(scenario.name, stage=Stage.PREFLIGHT,
                    message=f"{NOT_RUN}{scenario.not_runnable}")
+
+
+def _unrecorded(drift: list[Finding], known: tuple[KnownDrift, ...]
+                ) -> tuple[list[Finding], list[KnownDrift]]:
+    """The drift findings no record covers, and the records that cover none."""
+    unknown = [f for f in drift if not any(r.covers(f.kind, f.line) for r in known)]
+    stale = [r for r in known if not any(r.covers(f.kind, f.line) for f in drift)]
+    return unknown, stale
 
 
 def describe(recorded: Incompatibility) -> str:

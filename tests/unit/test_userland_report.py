@@ -23,6 +23,7 @@ class Recorded:
     name: str
     incompatible: dict[str, Incompatibility] = dataclasses.field(default_factory=dict)
     not_runnable: str | None = None
+    known_drift: tuple[object, ...] = ()
 
 
 def cell(kernel: str, tutorial: str, userland: str = "", toolchain: str = "") -> Cell:
