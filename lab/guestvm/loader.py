@@ -48,10 +48,7 @@ def wait_loaded(guest: Guest, cell: Cell) -> None:
     """A one-shot tool until it exits with its status; any other loader until ready."""
     load = cell.scenario.load
     if load.once:
-        status = wait_exit(guest, cell, load.ready_timeout)
-        if status != load.status:
-            raise StageFailed(f"`{load.command}` exited {status}, not {load.status}; "
-                              "its output:\n" + cell.log(guest, "load")[-3000:])
+        _check_status(guest, cell, wait_exit(guest, cell, load.ready_timeout), "")
         return
     wait_ready(guest, cell)
 
@@ -67,9 +64,14 @@ def interrupt_loader(guest: Guest, cell: Cell) -> None:
         cell.loader_pid = None
         raise StageFailed(f"the loader exited before it was interrupted: status {status}; "
                           f"`{load.command}` printed:\n" + cell.log(guest, "load")[-3000:])
-    status = wait_exit(guest, cell, load.settle_timeout)
+    _check_status(guest, cell, wait_exit(guest, cell, load.settle_timeout), " after Ctrl-C")
+
+
+def _check_status(guest: Guest, cell: Cell, status: int, when: str) -> None:
+    """The loader's exit status must be the scenario's; else the failure, with its output."""
+    load = cell.scenario.load
     if status != load.status:
-        raise StageFailed(f"`{load.command}` exited {status} after Ctrl-C, not {load.status}; "
+        raise StageFailed(f"`{load.command}` exited {status}{when}, not {load.status}; "
                           "its output:\n" + cell.log(guest, "load")[-3000:])
 
 
