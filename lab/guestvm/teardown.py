@@ -76,9 +76,10 @@ def undo_setup(guest: Guest, cell: Cell) -> str:
 
 
 def clean_up(guest: Guest, cell: Cell, baseline: int) -> str:
-    """Stop the loader, remove the build directory, empty the trace; what could not
-    be cleaned ('' if nothing). GuestError: the guest is gone or lost."""
-    output = guest.run(f"{stop_command(cell.loader_pid)}cd /; rm -rf {cell.work.guest}; "
+    """Remove the build directory, empty the trace (the loader and the set-up were
+    stopped by undo_setup); what could not be cleaned ('' if nothing). GuestError:
+    the guest is gone or lost."""
+    output = guest.run(f"cd /; rm -rf {cell.work.guest}; "
                        f"echo > /sys/kernel/tracing/trace; {PROGRAM_COUNT}", 60).output
     loaded = [count(output)]
     if loaded[-1] <= baseline:
