@@ -86,7 +86,8 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
         verdict, reason = EXPECTED_INCOMPATIBLE, f"{recorded.reason} (observed {observed})"
     elif recorded:
         verdict = FAIL
-        reason = f"recorded as incompatible ({expected}), but failed at {observed}"
+        # the real cause first: the clip must never cut it for the record it did not match
+        reason = f"{observed} (not the recorded incompatibility: {expected})"
     else:
         verdict, reason = FAIL, observed
     stage = Stage.DOCUMENT if verdict in (DRIFT, KNOWN_DRIFT) else outcome.stage

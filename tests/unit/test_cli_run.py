@@ -81,7 +81,7 @@ def test_another_failure_on_a_recorded_line_is_a_plain_fail(
     status, out = run_with(failed_build("bash: clang: command not found"), monkeypatch, capsys)
     assert status == 1
     assert "FAIL (build)" in out
-    assert "recorded as incompatible" in out
+    assert "build: bash: clang: command not found (not the recorded incompatibility" in out
 
 
 def test_a_pass_on_a_recorded_line_is_an_unexpected_pass(

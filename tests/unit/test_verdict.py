@@ -12,7 +12,14 @@ from lab.scenario import Expectation, Incompatibility, Scenario, load_scenarios
 from lab.verdicts.cause import cause_of
 from lab.verdicts.matcher import ExpectationResult
 from lab.verdicts.outcome import Outcome
-from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, FAIL, PASS, UNEXPECTED_PASS, cell_for
+from lab.verdicts.verdict import (
+    EXPECTED_INCOMPATIBLE,
+    FAIL,
+    PASS,
+    REASON_CHARS,
+    UNEXPECTED_PASS,
+    cell_for,
+)
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 CLANG = ("kprobe-link.bpf.c:27:35: error: no member named 'name' in 'struct filename'; "
@@ -60,10 +67,19 @@ def test_a_recorded_incompatibility_does_not_excuse_another_failure(other: Outco
     cell = cell_for(other, a_scenario({"7.2": RECORDED}), "7.2")
 
     assert cell.verdict == FAIL
-    assert cell.reason.startswith("recorded as incompatible (at build, evidence /no member")
-    assert f"but failed at {other.stage}: " in cell.reason
+    assert cell.reason.startswith(f"{other.stage}: ")
+    assert "(not the recorded incompatibility: at build, evidence /no member" in cell.reason
     assert cell.expected.startswith("at build")
     assert cell.observed.startswith(f"{other.stage}: ")
+
+
+def test_the_real_cause_leads_however_long_the_record_it_did_not_match() -> None:
+    long_record = Incompatibility("build", "no member", "x" * REASON_CHARS)
+    cell = cell_for(Outcome("demo", stage="boot", message="could not be booted: panic"),
+                    a_scenario({"7.2": long_record}), "7.2")
+
+    assert cell.verdict == FAIL
+    assert cell.reason.startswith("boot: could not be booted: panic")
 
 
 def test_an_expected_incompatibility_shows_the_recorded_and_the_observed_reason() -> None:
