@@ -7,9 +7,11 @@ import functools
 import os
 import subprocess
 import sys
+from itertools import product
 from pathlib import Path
 
 from lab import interrupts
+from lab.arches import ARCHES, arches_named
 from lab.cache.apt_sources import debian_mirror
 from lab.cache.catalog import LockedKernel, load_catalog, load_lock, write_lock
 from lab.cache.kernels import KernelBuild, fetch_kernel, kernel_dir, kernel_problem, resolve_lock
@@ -84,18 +86,26 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
                               help="list its packages and what brought each one; build nothing")
     rootfs_build.add_argument("userlands", nargs="*", metavar="USERLAND",
                               help="userlands to build (default: every one a scenario uses)")
+    rootfs_build.add_argument("--arch", action="append", default=[], metavar="ARCH",
+                              help="for guests of these architectures (default: x86_64)")
     rootfs_build.set_defaults(handler=_rootfs_build)
     rootfs_lock = rootfs_commands.add_parser(
         "lock", help="pin every package of the root to what the suite has now (vm/rootfs.lock)")
     rootfs_lock.add_argument("userlands", nargs="*", metavar="USERLAND",
                              help="userlands to re-pin (default: every one a scenario uses)")
+    rootfs_lock.add_argument("--arch", action="append", default=[], metavar="ARCH",
+                             help="for guests of these architectures (default: x86_64; each "
+                                  "has its own lock, vm/rootfs.arm64.lock)")
     rootfs_lock.set_defaults(handler=_rootfs_lock)
 
     check = commands.add_parser("doctor", help="check (and as root, install) host packages")
     check.add_argument("--install", action="store_true", help="apt-get install what is missing")
     check.add_argument("--tests", action="store_true",
                        help="check what the unit tests need instead of what the lab needs")
-    check.set_defaults(handler=lambda a, s: doctor(a.install, tests=a.tests))
+    check.add_argument("--arch", action="append", default=[], metavar="ARCH",
+                       help="also what guests of this architecture need here (arm64)")
+    check.set_defaults(handler=lambda a, s: doctor(a.install, tests=a.tests,
+                                                   arches=[x.name for x in arches_named(a.arch)]))
 
     prep = commands.add_parser("prepare", help="fetch, build and probe everything a line needs")
     prep.add_argument("--kernel", required=True, type=kernel)
@@ -109,7 +119,10 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
 
     matrix = commands.add_parser("matrix", help="every line x every tutorial, one report")
     matrix.add_argument("lines", nargs="*", type=kernel,
-                        help="kernel lines (default: every line of the catalog)")
+                        help="kernel lines (default: every line of the catalog, on --arch)")
+    matrix.add_argument("--arch", action="append", default=[], metavar="ARCH",
+                        help="the architectures of the default lines (repeat or "
+                             f"comma-separate: {', '.join(ARCHES)}; default: x86_64)")
     matrix.add_argument("--jobs", type=int, default=default_jobs(),
                         help="lines run at once (default: one per core)")
     matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -171,11 +184,12 @@ def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
-    kernels = list(load_lock(settings.lock_file).values())
     userlands = find_userlands(settings.recipe_file)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    for userland in userlands.chosen(args.userlands, scenarios):
-        recipe = userlands.recipe(userland)
+    for userland, arch in product(userlands.chosen(args.userlands, scenarios),
+                                  arches_named(args.arch)):
+        recipe = userlands.recipe(userland, arch.name)
+        kernels = [k for k in load_lock(settings.lock_file).values() if k.arch == arch.name]
         if args.list:
             root, problem = cached_rootfs(settings.cache, recipe, kernels, scenarios)
             state = "built" if problem is None else f"to be built: {problem}"
@@ -188,8 +202,10 @@ def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
 def _rootfs_lock(args: argparse.Namespace, settings: Settings) -> None:
     userlands = find_userlands(settings.recipe_file)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    for userland in userlands.chosen(args.userlands, scenarios):
-        lock = lock_rootfs(settings.cache, debian_mirror(), userlands.recipe(userland), scenarios)
+    for userland, arch in product(userlands.chosen(args.userlands, scenarios),
+                                  arches_named(args.arch)):
+        lock = lock_rootfs(settings.cache, debian_mirror(), userlands.recipe(userland, arch.name),
+                           scenarios)
         print(f"{lock.path}: {len(lock.packages)} packages of {lock.suite} pinned",
               file=sys.stderr)
 
@@ -225,7 +241,7 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
 def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.catalog_file)
     kernels: list[LockedKernel] = args.lines or parse_kernels(
-        ["all"], catalog, load_lock(settings.lock_file))
+        ["all"], catalog, load_lock(settings.lock_file), arches_named(args.arch))
     scenarios = chosen_series(chosen_scenarios(load_scenarios(settings.scenarios_dir,
                                                               catalog.keys()), args.scenario),
                               args.series)

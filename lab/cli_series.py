@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH
 from lab.cache.catalog import load_catalog
 from lab.errors import LabError
 from lab.scenario import Scenario, load_scenarios
@@ -68,7 +69,9 @@ def _row(scenario: Scenario, project: Path) -> ChapterRow:
 
 def series_table_command(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.catalog_file)
-    lines = sorted(catalog, key=line_key)
+    # a chapter's minimum is per architecture: the table is x86_64's
+    lines = sorted((name for name, entry in catalog.items() if entry.arch == DEFAULT_ARCH.name),
+                   key=line_key)
     members = chosen_series(_scenarios(settings), [args.series])
     columns = args.columns or sorted((settings.output / "report").glob("*.json"))
     if not columns:

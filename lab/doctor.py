@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from lab.errors import LabError
 
@@ -56,9 +58,16 @@ def _commands(package: str, why: str, *commands: str,
 
 BOTH = frozenset({LAB, TESTS})
 ONLY_TESTS = frozenset({TESTS})
+# what guests of an architecture need (the lab's names, lab.arches), and what they
+# need besides on a host of another architecture
+X86_GUESTS, ARM64_GUESTS, FOREIGN_ARM64 = "guest:x86_64", "guest:arm64", "foreign:arm64"
+# qemu-user-static registers this with binfmt_misc; mmdebstrap runs the arm64 root's
+# maintainer scripts through it
+AARCH64_BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
 REQUIREMENTS = (
-    _commands("qemu-system-x86", "QEMU, which virtme-ng drives", "qemu-system-x86_64"),
+    _commands("qemu-system-x86", "QEMU, which virtme-ng drives", "qemu-system-x86_64",
+              needed_by=frozenset({X86_GUESTS})),
     Requirement("busybox-static", "virtme-ng builds its initramfs with a static busybox",
                 _package("busybox-static")),
     _commands("kmod", "depmod, for the kernel's modules.dep", "depmod", needed_by=BOTH),
@@ -84,13 +93,31 @@ REQUIREMENTS = (
               needed_by=ONLY_TESTS),
     _commands("gpgconf", "the unit tests stop their gpg-agent with gpgconf", "gpgconf",
               needed_by=ONLY_TESTS),
+    _commands("qemu-system-arm", "QEMU for arm64 guests, which virtme-ng drives",
+              "qemu-system-aarch64", needed_by=frozenset({ARM64_GUESTS})),
+    Requirement("qemu-user-static", "mmdebstrap runs the arm64 guest root's package scripts "
+                "through qemu-aarch64", _package("qemu-user-static"),
+                frozenset({FOREIGN_ARM64})),
+    _commands("binfmt-support", "update-binfmts turns qemu-aarch64 on in binfmt_misc",
+              "update-binfmts", needed_by=frozenset({FOREIGN_ARM64})),
 )
 
 
-def requirements(tests: bool = False) -> tuple[Requirement, ...]:
-    """What the lab needs to run, or (tests=True) what `pytest tests/unit` runs."""
-    purpose = TESTS if tests else LAB
-    return tuple(r for r in REQUIREMENTS if purpose in r.needed_by)
+def requirements(tests: bool = False, arches: Sequence[str] = ()) -> tuple[Requirement, ...]:
+    """What the lab needs to run guests of these architectures (x86_64 when none is
+    named), or (tests=True) what `pytest tests/unit` runs."""
+    purposes = {TESTS} if tests else {LAB, *_guest_purposes(arches or ["x86_64"])}
+    return tuple(r for r in REQUIREMENTS if purposes & r.needed_by)
+
+
+def _guest_purposes(arches: Sequence[str]) -> set[str]:
+    found = {f"guest:{arch}" for arch in arches}
+    return found | {f"foreign:{arch}" for arch in arches if _foreign(arch)}
+
+
+def _foreign(arch: str) -> bool:
+    """Whether guests of arch (the lab's name) are emulated here: arm64 off arm64."""
+    return arch == "arm64" and platform.machine() != "aarch64"
 
 
 def missing(wanted: Sequence[Requirement] | None = None) -> list[Requirement]:
@@ -107,24 +134,58 @@ def manual_install_hint(packages: list[str]) -> str:
     return "sudo apt-get update && sudo " + " ".join(install_command(packages))
 
 
-def doctor(install: bool, tests: bool = False) -> None:
+def doctor(install: bool, tests: bool = False, arches: Sequence[str] = ()) -> None:
     """Report every requirement; install the missing ones as root with --install.
-    Nothing missing means no apt at all (no network, no root needed)."""
-    wanted = requirements(tests)
+    Nothing missing means no apt at all (no network, no root needed). For arm64
+    guests on another host, qemu-aarch64 must also be on in binfmt_misc."""
+    wanted = requirements(tests, arches)
     absent = missing(wanted)
     for requirement in wanted:
         state = "missing" if requirement in absent else "ok"
         print(f"  {state:<8} {requirement.package:<24} {requirement.why}", file=sys.stderr)
-    if not absent:
+    if absent:
+        packages = [r.package for r in absent]
+        if not install or os.geteuid() != 0:
+            raise LabError("missing host packages; install them with:\n  "
+                           + manual_install_hint(packages))
+        _apt_install(packages)
+        still = missing(wanted)
+        if still:
+            raise LabError(f"still missing after install: "
+                           f"{', '.join(r.package for r in still)}")
+    if any(_foreign(arch) for arch in arches):
+        _aarch64_binfmt(install)
+
+
+def _aarch64_binfmt(install: bool) -> None:
+    """qemu-aarch64 registered and enabled in binfmt_misc (mounted first if it is not:
+    a container's /proc often lacks it), or a LabError with the commands."""
+    state = "ok" if _binfmt_enabled() else "missing"
+    print(f"  {state:<8} {'binfmt qemu-aarch64':<24} runs arm64 programs while the arm64 "
+          "guest root is built", file=sys.stderr)
+    if state == "ok":
         return
-    packages = [r.package for r in absent]
+    mount = ["mount", "-t", "binfmt_misc", "binfmt_misc", str(AARCH64_BINFMT.parent)]
+    enable = ["update-binfmts", "--enable", "qemu-aarch64"]
+    mounted = (AARCH64_BINFMT.parent / "register").exists()
+    commands = [enable] if mounted else [mount, enable]
     if not install or os.geteuid() != 0:
-        raise LabError("missing host packages; install them with:\n  "
-                       + manual_install_hint(packages))
-    _apt_install(packages)
-    still = missing(wanted)
-    if still:
-        raise LabError(f"still missing after install: {', '.join(r.package for r in still)}")
+        raise LabError("qemu-aarch64 is not enabled in binfmt_misc; as root:\n  "
+                       + " && ".join(" ".join(command) for command in commands))
+    for command in commands:
+        done = subprocess.run(command, check=False)
+        if done.returncode != 0:
+            raise LabError(f"`{' '.join(command)}` failed (exit {done.returncode})")
+    if not _binfmt_enabled():
+        raise LabError(f"{AARCH64_BINFMT} is still not enabled after "
+                       + " && ".join(" ".join(command) for command in commands))
+
+
+def _binfmt_enabled() -> bool:
+    try:
+        return AARCH64_BINFMT.read_text().splitlines()[0] == "enabled"
+    except (OSError, IndexError):
+        return False
 
 
 def _apt_install(packages: list[str]) -> None:
@@ -143,9 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--install", action="store_true", help="apt-get install what is missing")
     parser.add_argument("--tests", action="store_true",
                         help="check what the unit tests need instead of what the lab needs")
+    parser.add_argument("--arch", action="append", default=[],
+                        help="also what guests of this architecture need (arm64)")
     args = parser.parse_args(argv)
     try:
-        doctor(args.install, tests=args.tests)
+        doctor(args.install, tests=args.tests, arches=args.arch)
     except LabError as error:
         print(f"lab doctor: error: {error}", file=sys.stderr)
         return 1

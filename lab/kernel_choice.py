@@ -13,8 +13,9 @@ through `choose_kernel`.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from lab.arches import DEFAULT_ARCH, Arch
 from lab.cache.catalog import KernelLine, LockedKernel, load_catalog, load_lock, locked_line
 from lab.errors import LabError
 from lab.settings import Settings
@@ -28,13 +29,17 @@ def choose_kernel(settings: Settings, text: str) -> LockedKernel:
 
 
 def parse_kernels(values: Iterable[str], catalog: Mapping[str, KernelLine],
-                  lock: Mapping[str, LockedKernel]) -> list[LockedKernel]:
+                  lock: Mapping[str, LockedKernel],
+                  arches: Sequence[Arch] = (DEFAULT_ARCH,)) -> list[LockedKernel]:
     """--kernel values that may repeat and hold comma lists and `all` (every catalog
-    line), in the order given, each once; every one is checked by locked_line."""
+    line on these architectures: x86_64 unless a command says otherwise), in the
+    order given, each once; every one is checked by locked_line."""
+    every = [name for name, entry in catalog.items()
+             if entry.arch in {arch.name for arch in arches}]
     names: list[str] = []
     for value in values:
         for name in (part.strip() for part in value.split(",")):
-            wanted = list(catalog) if name == ALL else [name] if name else []
+            wanted = every if name == ALL else [name] if name else []
             names += [n for n in wanted if n not in names]
     problems, kernels = [], []
     for name in names:

@@ -12,11 +12,13 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from debian.deb822 import PkgRelation
 from debian.debian_support import Version
 
+from lab.arches import DEFAULT_ARCH, Arch, arch_named, split_target, target_name
 from lab.cache.archive import PackageRecord
 from lab.errors import LabError
 from lab.names import LINE_NAME
@@ -29,7 +31,8 @@ HEADER_DEPENDENCY = re.compile(r"linux-(headers|kbuild)-.*")
 
 @dataclass(frozen=True)
 class KernelLine:
-    """One catalog entry: a kernel line, its suite, and its packages as templates."""
+    """One catalog entry on one architecture (a target, lab.arches): its name
+    (`6.1`, `6.1-arm64`), its suite, and its packages as templates."""
 
     line: str
     suite: str
@@ -37,6 +40,7 @@ class KernelLine:
     release: str
     boot: tuple[str, ...]
     headers: tuple[str, ...]
+    arch: str = DEFAULT_ARCH.name
 
     def abi_of(self, package: str) -> str | None:
         match = re.fullmatch(self.image, package)
@@ -68,6 +72,11 @@ class LockedKernel:
     version: str
     boot: tuple[LockedDeb, ...]
     headers: tuple[LockedDeb, ...]
+    arch: str = DEFAULT_ARCH.name
+
+    @property
+    def architecture(self) -> Arch:
+        return arch_named(self.arch)
 
     @property
     def cache_name(self) -> str:
@@ -79,18 +88,51 @@ class LockedKernel:
 
 
 def load_catalog(path: Path) -> dict[str, KernelLine]:
-    lines = _read_toml(path).get("lines")
+    """Every target of the catalog: each line on each of its architectures (the
+    file's `arches`, or a line's own), `{arch}` in its templates replaced by the
+    architecture's Debian name. x86_64 targets first, then each other one's."""
+    data = _read_toml(path)
+    lines = data.get("lines")
     if not isinstance(lines, dict) or not lines:
         raise LabError(f"{path}: needs at least one [lines.\"X.Y\"] table")
-    catalog = {}
-    for line, entry in lines.items():
-        _check_line_name(path, line)
-        missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
-        if missing:
-            raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
-        catalog[line] = KernelLine(line, entry["suite"], entry["image"], entry["release"],
-                                   tuple(entry["boot"]), tuple(entry["headers"]))
+    default_arches = data.get("arches", [DEFAULT_ARCH.name])
+    catalog: dict[str, KernelLine] = {}
+    for arch in _all_arches(path, lines, default_arches):
+        for line, entry in lines.items():
+            _check_line_name(path, line)
+            missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
+            if missing:
+                raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
+            if arch in _arches(path, entry.get("arches", default_arches), f"{line}'s arches"):
+                target = _kernel_line(line, entry, arch)
+                _check_line_name(path, target.line)
+                catalog[target.line] = target
     return catalog
+
+
+def _arches(path: Path, names: object, where: str) -> list[Arch]:
+    if not isinstance(names, list) or not names:
+        raise LabError(f"{path}: {where} must be a list of architectures")
+    try:
+        return [arch_named(str(name)) for name in names]
+    except LabError as error:
+        raise LabError(f"{path}: {where}: {error}") from error
+
+
+def _all_arches(path: Path, lines: dict[str, Any], default: object) -> list[Arch]:
+    found = _arches(path, default, "arches")
+    for line, entry in lines.items():
+        found += _arches(path, entry.get("arches", default), f"{line}'s arches")
+    return sorted(set(found), key=lambda arch: (arch != DEFAULT_ARCH, arch.name))
+
+
+def _kernel_line(line: str, entry: dict[str, Any], arch: Arch) -> KernelLine:
+    def fill(template: str) -> str:
+        return template.replace("{arch}", arch.debian)
+
+    return KernelLine(target_name(line, arch), entry["suite"], fill(entry["image"]),
+                      fill(entry["release"]), tuple(fill(t) for t in entry["boot"]),
+                      tuple(fill(t) for t in entry["headers"]), arch.name)
 
 
 def load_lock(path: Path) -> dict[str, LockedKernel]:
@@ -116,8 +158,12 @@ def _check_line_name(path: Path, line: str) -> None:
 def _locked_kernel(line: str, entry: dict[str, object]) -> LockedKernel:
     debs = {key: tuple(LockedDeb(**deb) for deb in entry[key])  # type: ignore[attr-defined]
             for key in ("boot", "headers")}
+    arch = arch_named(str(entry.get("arch", DEFAULT_ARCH.name))).name
+    if split_target(line)[1].name != arch:
+        raise LabError(f"{line} is pinned for {arch}, which its name does not say; "
+                       "run `lab kernels lock`")
     return LockedKernel(line=line, suite=str(entry["suite"]), release=str(entry["release"]),
-                        version=str(entry["version"]), **debs)
+                        version=str(entry["version"]), arch=arch, **debs)
 
 
 def locked(lock: dict[str, LockedKernel], line: str) -> LockedKernel:
@@ -174,6 +220,7 @@ def lock_entry(kernel_line: KernelLine, image: PackageRecord, find: Finder) -> L
         version=image.version,
         boot=tuple(LockedDeb.of(r) for r in boot),
         headers=tuple(LockedDeb.of(r) for r in headers),
+        arch=kernel_line.arch,
     )
 
 
@@ -197,8 +244,12 @@ def write_lock(path: Path, lock: dict[str, LockedKernel]) -> None:
 
 
 def _without_line(entry: LockedKernel) -> dict[str, object]:
+    """The entry as the lock writes it: its name is its key, and x86_64, every
+    entry's architecture before there were others, goes unsaid."""
     data = asdict(entry)
     del data["line"]
+    if entry.arch == DEFAULT_ARCH.name:
+        del data["arch"]
     return data
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH, arch_named
 from lab.cache.archive import DebianArchive
 from lab.cache.cache_lock import (
     cache_lock,
@@ -115,18 +116,21 @@ def _kernel_manifest(root: Path, release: str) -> Manifest:
 def fetch_debs(cache: Path, mirror: str, kernel: LockedKernel,
                pinned: Iterable[LockedDeb]) -> list[Path]:
     """Each pinned .deb, verified against the lock and the archive's signed index."""
-    archive = suite_archive(mirror, kernel.suite, cache, pinned=True)
+    archive = suite_archive(mirror, kernel.suite, cache, pinned=True,
+                            arch=kernel.architecture.debian)
     return [_verified_deb(cache, archive, kernel, deb) for deb in pinned]
 
 
 @functools.cache
-def suite_archive(mirror: str, suite: str, cache: Path, *, pinned: bool = False) -> DebianArchive:
-    """One archive object per suite and process: its verified index is read once.
+def suite_archive(mirror: str, suite: str, cache: Path, *, pinned: bool = False,
+                  arch: str = DEFAULT_ARCH.debian) -> DebianArchive:
+    """One archive object per suite, architecture (Debian's name) and process: its
+    verified index is read once.
     `pinned`: every package taken is checked against the lock, so an index past its
     Valid-Until is used with a warning (a testing suite's index expires in a week,
     and a pinned kernel must not stop booting for that); `lab kernels lock`, which
     looks for what is newest, still refuses one."""
-    return DebianArchive(mirror, suite, cache, pinned=pinned)
+    return DebianArchive(mirror, suite, cache, pinned=pinned, arch=arch)
 
 
 def _verified_deb(cache: Path, archive: DebianArchive, kernel: LockedKernel,
@@ -216,6 +220,7 @@ def _place_boot_files(staging: Path, modules: Path, release: str) -> None:
 
 def resolve_lock(cache: Path, mirror: str, kernel_line: KernelLine) -> LockedKernel:
     """Pin a line to the newest image its suite carries now (verified index)."""
-    archive = suite_archive(mirror, kernel_line.suite, cache)
+    archive = suite_archive(mirror, kernel_line.suite, cache,
+                            arch=arch_named(kernel_line.arch).debian)
     records = [r for versions in archive.index().values() for r in versions]
     return lock_entry(kernel_line, newest_image(kernel_line, records), archive.find)

@@ -23,6 +23,7 @@ from pathlib import Path
 import tomli_w
 from debian.deb822 import Deb822
 
+from lab.arches import DEFAULT_ARCH
 from lab.cache.archive import PackageRecord
 from lab.cache.cache_stamp import inputs_digest
 from lab.errors import IntegrityError, LabError, PackageNotFound
@@ -67,9 +68,10 @@ class RootLock:
         return {p.package: p.version for p in self.packages}
 
 
-def lock_path(recipe_file: Path) -> Path:
-    """vm/rootfs.toml's lock is vm/rootfs.lock."""
-    return recipe_file.with_suffix(".lock")
+def lock_path(recipe_file: Path, arch: str = DEFAULT_ARCH.name) -> Path:
+    """vm/rootfs.toml's lock is vm/rootfs.lock on x86_64 and vm/rootfs.arm64.lock on
+    arm64: a suite's versions differ between architectures (binary-only uploads)."""
+    return recipe_file.with_suffix(".lock" if arch == DEFAULT_ARCH.name else f".{arch}.lock")
 
 
 def load_root_lock(path: Path) -> RootLock | None:

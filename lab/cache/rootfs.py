@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH, Arch, arch_named
 from lab.cache.archive import DEFAULT_KEYRING, DebianArchive
 from lab.cache.cache_lock import (
     cache_lock,
@@ -95,6 +96,16 @@ class Recipe:
     lock_file: Path = field(default=Path("vm/rootfs.lock"), compare=False)
     default: bool = True
     file: Path = field(default=Path("vm/rootfs.toml"), compare=False)
+    arch: str = DEFAULT_ARCH.name  # the guest's (lab.arches); mmdebstrap builds others apart
+
+    @property
+    def architecture(self) -> Arch:
+        return arch_named(self.arch)
+
+    @property
+    def name(self) -> str:
+        """`bookworm`, `bookworm-arm64`: the suite, and the architecture if not x86_64."""
+        return self.suite if self.arch == DEFAULT_ARCH.name else f"{self.suite}-{self.arch}"
 
     def serves(self, scenario: Scenario) -> bool:
         """Whether the scenario runs on this root (so its guest_packages go into it)."""
@@ -103,16 +114,21 @@ class Recipe:
         return scenario.userland == self.suite
 
 
-def load_recipe(path: Path, *, default: bool = True) -> Recipe:
-    """The recipe at path and its lock beside it (vm/rootfs.toml, vm/rootfs.lock).
+def load_recipe(path: Path, *, default: bool = True, arch: str = DEFAULT_ARCH.name) -> Recipe:
+    """The recipe at path for one architecture, and its lock beside it (vm/rootfs.toml,
+    vm/rootfs.lock; vm/rootfs.arm64.lock). An `[arches.<arch>]` table adds the
+    packages that architecture's guests need (arm64's: a busybox of its own).
     default: whether it serves the scenarios that name no userland."""
     try:
         data = tomllib.loads(path.read_text())
-        recipe = Recipe(data["suite"], data.get("variant", "minbase"), tuple(data["packages"]))
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        extra = data.get("arches", {}).get(arch_named(arch).name, {}).get("packages", [])
+        recipe = Recipe(data["suite"], data.get("variant", "minbase"),
+                        tuple(data["packages"]) + tuple(extra))
+    except (OSError, KeyError, TypeError, AttributeError, tomllib.TOMLDecodeError) as error:
         raise LabError(f"{path}: not a valid rootfs recipe ({error})") from error
-    return dataclasses.replace(recipe, lock=load_root_lock(lock_path(path)),
-                               lock_file=lock_path(path), default=default, file=path)
+    lock_file = lock_path(path, arch)
+    return dataclasses.replace(recipe, lock=load_root_lock(lock_file), lock_file=lock_file,
+                               default=default, file=path, arch=arch)
 
 
 def package_sources(recipe: Recipe, scenarios: Sequence[Scenario]) -> dict[str, tuple[str, ...]]:
@@ -141,6 +157,8 @@ def digest(recipe: Recipe, kernels: Sequence[LockedKernel]) -> str:
     parts: list[object] = [recipe.suite, recipe.variant, sorted(set(recipe.packages)), headers]
     if recipe.lock is not None:
         parts.append(recipe.lock.digest())
+    if recipe.arch != DEFAULT_ARCH.name:  # x86_64's keys stay those of the roots built before
+        parts.append(recipe.arch)
     text = json.dumps(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -216,6 +234,9 @@ def mmdebstrap_command(recipe: Recipe, mirror: str, target: Path, *,
                for name in recipe.packages]
     command = ["mmdebstrap", "--mode=root", f"--variant={recipe.variant}",
                f"--keyring={DEFAULT_KEYRING}"]
+    if recipe.arch != DEFAULT_ARCH.name:
+        # run through qemu-user-static and binfmt_misc (`lab doctor --install`)
+        command.append(f"--arch={recipe.architecture.debian}")
     if expired_index:
         command.append(f"--aptopt={CHECK_VALID_UNTIL_OFF}")
     if preferences is not None:
@@ -225,7 +246,7 @@ def mmdebstrap_command(recipe: Recipe, mirror: str, target: Path, *,
 
 
 def rootfs_dir(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel]) -> Path:
-    return cache / "rootfs" / f"{recipe.suite}-{digest(recipe, kernels)}"
+    return cache / "rootfs" / f"{recipe.name}-{digest(recipe, kernels)}"
 
 
 def cached_rootfs(cache: Path, recipe: Recipe, kernels: Sequence[LockedKernel],
@@ -267,7 +288,8 @@ def build_rootfs(cache: Path, mirror: str, recipe: Recipe,
             return final
         # pinned: every package is held to the lock, so an index past its
         # Valid-Until is used with a warning, as for the kernels' packages.
-        archive = suite_archive(mirror, recipe.suite, cache, pinned=True)
+        archive = suite_archive(mirror, recipe.suite, cache, pinned=True,
+                                arch=recipe.architecture.debian)
         check_packages(archive, recipe, scenarios)
         lock = required_lock(full)
         check_index(lock, archive.find, f"{archive.suite} ({archive.mirror})")
@@ -298,9 +320,9 @@ def lock_rootfs(cache: Path, mirror: str, recipe: Recipe,
     index past its Valid-Until is refused unless LAB_ALLOW_EXPIRED_INDEX=1.
     """
     full = dataclasses.replace(guest_recipe(recipe, scenarios), lock=None)
-    archive = suite_archive(mirror, recipe.suite, cache)
+    archive = suite_archive(mirror, recipe.suite, cache, arch=recipe.architecture.debian)
     check_packages(archive, recipe, scenarios)
-    scratch = cache / "rootfs" / f"{recipe.suite}-lock"
+    scratch = cache / "rootfs" / f"{recipe.name}-lock"
     with cache_lock(scratch, "locking the guest root") as writable:
         require_writable(writable, scratch, "a lock is being made")
         sweep_leftovers(scratch)
@@ -372,7 +394,7 @@ def _mmdebstrap(recipe: Recipe, mirror: str, target: Path, expired_index: bool) 
         preferences.write_text(apt_preferences(recipe.lock))
     command = mmdebstrap_command(recipe, mirror, target, preferences=preferences,
                                  expired_index=expired_index)
-    print(f"building the guest root with mmdebstrap ({recipe.suite}, "
+    print(f"building the guest root with mmdebstrap ({recipe.name}, "
           f"{len(recipe.packages)} packages"
           f"{', pinned by ' + str(recipe.lock.path) if recipe.lock else ''})",
           file=sys.stderr, flush=True)

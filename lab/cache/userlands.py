@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH
 from lab.cache.rootfs import Recipe, load_recipe
 from lab.errors import LabError
 from lab.scenario import Scenario
@@ -32,10 +33,10 @@ class Userlands:
         """The userland a scenario runs on (named or not), known or not."""
         return scenario.userland or self.default
 
-    def recipe(self, userland: str) -> Recipe:
-        """The recipe of a known userland, with its lock."""
+    def recipe(self, userland: str, arch: str = DEFAULT_ARCH.name) -> Recipe:
+        """The recipe of a known userland for one architecture, with its lock."""
         return load_recipe(self.recipes[self.known(userland)],
-                           default=userland == self.default)
+                           default=userland == self.default, arch=arch)
 
     def known(self, userland: str) -> str:
         if userland not in self.recipes:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from lab.arches import DEFAULT_ARCH, Arch, host_arch
 
 PROBE_TIMEOUT_S = 20.0
 KVM_CPU = "host,topoext=on"  # what virtme-ng passes under KVM on x86_64
@@ -28,17 +31,18 @@ class AccelChoice:
     reason: str
 
 
-def probe_command(image: Path) -> list[str]:
+def probe_command(image: Path, arch: Arch = DEFAULT_ARCH) -> list[str]:
+    machine = (["-machine", "accel=kvm", "-cpu", KVM_CPU] if arch == DEFAULT_ARCH else
+               ["-machine", "virt,gic-version=host,accel=kvm", "-cpu", "host"])
     return [
-        "qemu-system-x86_64",
-        "-machine", "accel=kvm",
-        "-cpu", KVM_CPU,
+        arch.qemu,
+        *machine,
         "-m", "256M",
         "-display", "none",
         "-serial", "stdio",
         "-no-reboot",
         "-kernel", str(image),
-        "-append", "console=ttyS0 panic=-1",
+        "-append", f"console={arch.console} panic=-1",
     ]
 
 
@@ -52,38 +56,45 @@ def judge_probe(returncode: int | None, output: str) -> AccelChoice:
     return AccelChoice("tcg", f"QEMU under KVM exited {returncode}: {tail[0][:200]}")
 
 
-def run_probe(image: Path) -> AccelChoice:
+def run_probe(image: Path, arch: Arch = DEFAULT_ARCH) -> AccelChoice:
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return AccelChoice("tcg", "/dev/kvm is missing or not accessible")
     try:
-        done = subprocess.run(probe_command(image), capture_output=True, text=True, check=False,
-                              errors="replace", timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        done = subprocess.run(probe_command(image, arch), capture_output=True, text=True,
+                              check=False, errors="replace", timeout=PROBE_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as expired:
         partial = expired.stdout if isinstance(expired.stdout, str) else ""
         if any(marker in partial for marker in BOOTED_MARKERS):
             return AccelChoice("kvm", "a KVM guest booted to its first panic")
         return judge_probe(None, partial)
     except FileNotFoundError:
-        return AccelChoice("tcg", "qemu-system-x86_64 is not installed")
+        return AccelChoice("tcg", f"{arch.qemu} is not installed")
     return judge_probe(done.returncode, done.stdout + done.stderr)
 
 
-def _host_key() -> str:
+def _host_key(arch: Arch) -> str:
     boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     try:
-        qemu = Path(subprocess.run(["which", "qemu-system-x86_64"], capture_output=True,
+        qemu = Path(subprocess.run(["which", arch.qemu], capture_output=True,
                                    text=True, check=False).stdout.strip()).stat().st_mtime
     except (OSError, ValueError):
         qemu = 0.0
     return f"{boot_id}:{qemu}"
 
 
-def choose_accel(requested: str, image: Path, cache: Path) -> AccelChoice:
-    """LAB_ACCEL=kvm|tcg wins; auto probes once per host boot and says what it chose."""
+def choose_accel(requested: str, image: Path, cache: Path,
+                 arch: Arch = DEFAULT_ARCH) -> AccelChoice:
+    """LAB_ACCEL=kvm|tcg wins; a guest of another architecture than the host's is
+    emulated; auto probes once per host boot and architecture and says what it chose."""
+    if arch != host_arch():
+        return AccelChoice("tcg", f"an {arch.name} guest on a {platform.machine()} host "
+                                  "is emulated (KVM runs only the host's architecture)")
     if requested in ("kvm", "tcg"):
         return AccelChoice(requested, "set by LAB_ACCEL")
-    record = cache / "accel-probe.json"
-    key = _host_key()
+    suffix = "" if arch == DEFAULT_ARCH else f"-{arch.name}"
+    record = cache / f"accel-probe{suffix}.json"
+    key = _host_key(arch)
     try:
         saved = json.loads(record.read_text())
         if saved.get("key") == key:
@@ -91,7 +102,7 @@ def choose_accel(requested: str, image: Path, cache: Path) -> AccelChoice:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     print("probing whether KVM really runs guests here...", file=sys.stderr, flush=True)
-    choice = run_probe(image)
+    choice = run_probe(image, arch)
     print(f"acceleration: {choice.accel} ({choice.reason})", file=sys.stderr, flush=True)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"key": key, "accel": choice.accel, "reason": choice.reason}))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH, Arch, host_arch
 from lab.cache.apt_sources import debian_mirror
 from lab.cache.boot_image import BootImage, boot_image
 from lab.cache.build_cache import BuildCache, toolchain_digest
@@ -47,6 +48,11 @@ from lab.verdicts.stage import Stage
 # takes to read the release out of a 65 MB uncompressed image (strings(1), 0.8 s):
 # the uncompressed PVH image pays only under emulation.
 KVM_DECOMPRESSES_FAST = "under KVM the compressed image boots faster"
+# busybox-static's, which the recipe adds for a guest not of the host's architecture
+# (vm/rootfs.toml's [arches.*]): virtme-ng's initramfs runs it in the guest.
+FOREIGN_BUSYBOX = "usr/bin/busybox"
+# The PVH image is x86's; QEMU's aarch64 loader takes Debian's arm64 Image as it is.
+ARM64_IMAGE = "the package's Image, which QEMU loads as it is"
 # How a session boots a guest: its spec and console log in, a started guest out
 # (unit tests give a fake one).
 GuestFactory = Callable[[GuestSpec, Path], BootedGuest]
@@ -108,10 +114,10 @@ def prepare(settings: Settings, kernel: LockedKernel | str,
     if missing:
         raise LabError(describe_missing(kernel.release, missing, VM_OPTIONS)
                        + ": the lab cannot boot it under virtme-ng")
-    roots = {userland: prepare_root(settings, userlands, userland)
+    roots = {userland: prepare_root(settings, userlands, userland, kernel.arch)
              for userland in userlands.needed(scenarios)}
-    accel = choose_accel(settings.accel, build.image, settings.cache)
-    boot = kernel_to_boot(accel.accel, build, settings.cache)
+    accel = choose_accel(settings.accel, build.image, settings.cache, kernel.architecture)
+    boot = kernel_to_boot(accel.accel, build, settings.cache, kernel.architecture)
     return Prepared(kernel, build, boot, roots, accel, config, userlands)
 
 
@@ -122,19 +128,25 @@ def prepare_every_userland(settings: Settings, kernel: LockedKernel | str) -> Pr
     return prepare(settings, kernel, load_scenarios(settings.scenarios_dir, catalog))
 
 
-def prepare_root(settings: Settings, userlands: Userlands, userland: str) -> GuestRoot:
-    """One userland's root with the headers of every locked kernel and the packages
-    of every scenario it serves (lab.cache.guest_root), built if not cached."""
-    recipe = userlands.recipe(userland)
+def prepare_root(settings: Settings, userlands: Userlands, userland: str,
+                 arch: str = DEFAULT_ARCH.name) -> GuestRoot:
+    """One userland's root for one architecture, with the headers of every locked
+    kernel of that architecture and the packages of every scenario it serves
+    (lab.cache.guest_root), built if not cached."""
+    recipe = userlands.recipe(userland, arch)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
-    rootfs, image = guest_root(settings.cache, debian_mirror(), recipe,
-                               list(load_lock(settings.lock_file).values()), scenarios)
+    kernels = [kernel for kernel in load_lock(settings.lock_file).values() if kernel.arch == arch]
+    rootfs, image = guest_root(settings.cache, debian_mirror(), recipe, kernels, scenarios)
     return GuestRoot(userland, rootfs, image,
                      toolchain(recipe.lock.versions()) if recipe.lock is not None else "")
 
 
-def kernel_to_boot(accel: str, build: KernelBuild, cache: Path) -> BootImage:
-    """The uncompressed PVH image under emulation, the package's image under KVM."""
+def kernel_to_boot(accel: str, build: KernelBuild, cache: Path,
+                   arch: Arch = DEFAULT_ARCH) -> BootImage:
+    """The uncompressed PVH image under emulation, the package's image under KVM
+    and on arm64 (whose package ships the Image uncompressed)."""
+    if arch != DEFAULT_ARCH:
+        return BootImage(build.image, uncompressed=False, note=ARM64_IMAGE)
     if accel != "tcg":
         return BootImage(build.image, uncompressed=False, note=KVM_DECOMPRESSES_FAST)
     return boot_image(cache, build.image, build.release, build.modules)
@@ -156,6 +168,9 @@ def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
         ro_dir=ro_dir,
         extra_append=extra_append,
         share_limit=share_limit,
+        arch=prepared.kernel.architecture,
+        busybox=(None if prepared.kernel.architecture == host_arch()
+                 else root.rootfs / FOREIGN_BUSYBOX),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import platform
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.arches import DEFAULT_ARCH, Arch
 from lab.cache import root_image
 from lab.errors import LabError
 from lab.settings import DEFAULT_SHARE_LIMIT
@@ -60,6 +62,10 @@ class GuestSpec:
     cpus: int = 2
     memory: str = "2G"
     extra_append: tuple[str, ...] = field(default=())
+    arch: Arch = DEFAULT_ARCH
+    # a busybox of the guest's architecture, for virtme-ng's initramfs when the guest's
+    # is not the host's (the host's busybox cannot run there); None: the host's
+    busybox: Path | None = None
 
 
 def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
@@ -82,11 +88,15 @@ def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
         "--memory", spec.memory,
         "--rodir", f"/usr/lib/modules/{spec.release}={spec.modules}",
     ]
+    if spec.arch.machine != platform.machine():
+        command += ["--arch", spec.arch.debian]  # vng names them as Debian does
+    if spec.busybox is not None:
+        command += ["--busybox", str(spec.busybox)]
     qemu, append = share_export("labshare", SHARE_MOUNT_INDEX, GUEST_WORK_DIR, spec.work_dir,
-                                readonly=False)
+                                readonly=False, arch=spec.arch)
     if spec.ro_dir is not None:
         ro_qemu, ro_append = share_export("labro", RO_MOUNT_INDEX, GUEST_RO_DIR, spec.ro_dir,
-                                          readonly=True)
+                                          readonly=True, arch=spec.arch)
         qemu, append = qemu + ro_qemu, append + ro_append
     if spec.accel == "tcg":
         command.append("--disable-kvm")
@@ -97,7 +107,7 @@ def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
 
 
 def share_export(name: str, index: int, guest_path: str, host_path: Path, *,
-                 readonly: bool) -> tuple[list[str], list[str]]:
+                 readonly: bool, arch: Arch = DEFAULT_ARCH) -> tuple[list[str], list[str]]:
     """QEMU options exporting host_path over 9p, and the kernel arguments that make
     virtme-ng's init mount it at guest_path (what vng's --rwdir/--rodir would add).
     The read-write share uses the mapped security model; the read-only one holds
@@ -109,7 +119,7 @@ def share_export(name: str, index: int, guest_path: str, host_path: Path, *,
     model = "none,readonly=on" if readonly else SHARE_SECURITY_MODEL
     tag = f"virtme.initmount{index}"
     qemu = ["-fsdev", f"local,id={name},path={path},security_model={model}",
-            "-device", f"virtio-9p-pci,fsdev={name},mount_tag={tag}"]
+            "-device", f"{arch.device('9p')},fsdev={name},mount_tag={tag}"]
     key = f"virtme_initmount{index}"
     append = [f"{key}={guest_path}", f"{key}_fstype=9p",
               f"{key}_access={'ro' if readonly else 'rw'}"]

@@ -15,6 +15,7 @@ from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
+from lab.arches import DEFAULT_ARCH, split_target
 from lab.errors import LabError
 from lab.guest_text import table_cell
 from lab.names import LINE_NAME, NAME
@@ -143,8 +144,11 @@ def merge(cells: Iterable[Cell]) -> list[Cell]:
     return list(merged.values())
 
 
-def _kernel_key(line: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in line.replace("x", "0").split("."))
+def _kernel_key(target: str) -> tuple[tuple[int, ...], bool, str]:
+    """Lines oldest first, each line's x86_64 column before its other architectures'."""
+    line, arch = split_target(target)
+    version = tuple(int(p) if p.isdigit() else 0 for p in line.replace("x", "0").split("."))
+    return version, arch != DEFAULT_ARCH, arch.name
 
 
 def markdown(cells: Sequence[Cell]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import lab.guestvm.accel
+from lab.arches import Arch
 from lab.guestvm.accel import PROBE_TIMEOUT_S, AccelChoice, choose_accel, judge_probe, probe_command
 
 IMAGE = Path("/cache/kernels/6.1.0-50-amd64_6.1.176-1/lib/modules/6.1.0-50-amd64/vmlinuz")
@@ -72,7 +73,7 @@ def test_probe_command_uses_kvm_with_virtme_ngs_cpu_and_no_reboot() -> None:
 def host_key(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A settable host key, so no `which` runs and a new boot can be simulated."""
     key = ["boot-1:1700000000.0"]
-    monkeypatch.setattr(lab.guestvm.accel, "_host_key", lambda: key[0])
+    monkeypatch.setattr(lab.guestvm.accel, "_host_key", lambda arch: key[0])
     return key
 
 
@@ -81,7 +82,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Counts probe runs; every probe says kvm works."""
     calls: list[Path] = []
 
-    def run_probe(image: Path) -> AccelChoice:
+    def run_probe(image: Path, arch: Arch) -> AccelChoice:
         calls.append(image)
         return AccelChoice("kvm", "a KVM guest booted to its first panic")
 
@@ -92,7 +93,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 @pytest.mark.parametrize("requested", ["kvm", "tcg"])
 def test_requested_accel_wins_without_probing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requested: str) -> None:
-    def no_probe(image: Path) -> AccelChoice:
+    def no_probe(*args: object) -> AccelChoice:
         raise AssertionError("must not probe when LAB_ACCEL names the accelerator")
 
     monkeypatch.setattr(lab.guestvm.accel, "run_probe", no_probe)

@@ -109,7 +109,8 @@ class FakeArchive:
     find_impl: Callable[[str, str | None], PackageRecord] | None = None
     fetch_impl: Callable[[PackageRecord], Path] | None = None
 
-    def __init__(self, mirror: str, suite: str, cache_dir: Path, *, pinned: bool = False) -> None:
+    def __init__(self, mirror: str, suite: str, cache_dir: Path, *, pinned: bool = False,
+                 arch: str = "amd64") -> None:
         self.mirror = mirror
         type(self).created.append((mirror, suite, cache_dir))
 

@@ -388,7 +388,7 @@ class Archives(list[bool]):
         self.fake = fake
 
     def __call__(self, mirror: str, suite: str, cache: Path, *,
-                 pinned: bool = False) -> FakeArchive:
+                 pinned: bool = False, arch: str = "amd64") -> FakeArchive:
         self.append(pinned)
         return self.fake
 
