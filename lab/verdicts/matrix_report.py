@@ -11,11 +11,11 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from lab.arches import DEFAULT_ARCH, split_target
+from lab.arches import ARCHES, DEFAULT_ARCH, split_target
 from lab.errors import LabError
 from lab.guest_text import table_cell
 from lab.names import LINE_NAME, NAME
@@ -84,7 +84,12 @@ def cell_from_json(record: object, where: str) -> Cell:
         problem = FIELD_CHECKS[name](value)
         if problem:
             raise LabError(f"{where}: `{name}` {problem}, not {_shown(value)}")
-    return Cell(**record)
+    cell = Cell(**record)
+    named = split_target(cell.kernel)[1].name
+    if "arch" in record and cell.arch != named:
+        raise LabError(f"{where}: `arch` is {cell.arch!r} but kernel {cell.kernel!r} names "
+                       f"{named!r}")
+    return replace(cell, arch=named)  # a column written before cells said it
 
 
 def _no_constant(name: str) -> None:
@@ -99,6 +104,10 @@ def _kind(value: object) -> str:
 def _shown(value: object) -> str:
     text = json.dumps(value, ensure_ascii=True)
     return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _arch(value: object) -> str | None:
+    return None if value in ARCHES else f"must be one of {', '.join(map(repr, ARCHES))}"
 
 
 def _text(value: object) -> str | None:
@@ -134,7 +143,7 @@ FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "tutorial": _matching(NAME, "a scenario name"),
     "verdict": _verdict, "reason": _text, "stage": _text, "timings": _timings,
     "evidence": _text, "expected": _text, "observed": _text, "findings": _findings,
-    "userland": _text, "toolchain": _text,
+    "userland": _text, "toolchain": _text, "arch": _arch,
 }
 
 
@@ -151,12 +160,19 @@ def _kernel_key(target: str) -> tuple[tuple[int, ...], bool, str]:
     return version, arch != DEFAULT_ARCH, arch.name
 
 
+def column_title(target: str, targets: Sequence[str]) -> str:
+    """`Linux 6.1`; `Linux 6.1 (arm64)`, and `(x86_64)` too when a table has both."""
+    line, arch = split_target(target)
+    mixed = any(split_target(other)[1] != DEFAULT_ARCH for other in targets)
+    return f"Linux {line} ({arch.name})" if mixed else f"Linux {line}"
+
+
 def markdown(cells: Sequence[Cell]) -> str:
     """A tutorial x kernel table, then the reason for every cell that is not a pass."""
     kernels = sorted({c.kernel for c in cells}, key=_kernel_key)
     tutorials = sorted({c.tutorial for c in cells})
     by_key = {(c.kernel, c.tutorial): c for c in cells}
-    lines = ["| tutorial | " + " | ".join(f"Linux {k}" for k in kernels) + " |",
+    lines = ["| tutorial | " + " | ".join(column_title(k, kernels) for k in kernels) + " |",
              "|---|" + "---|" * len(kernels)]
     for tutorial in tutorials:
         row = [SYMBOLS[by_key[(k, tutorial)].verdict] if (k, tutorial) in by_key else "not run"

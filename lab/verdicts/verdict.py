@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.arches import DEFAULT_ARCH, split_target
 from lab.verdicts.cause import cause_of
 from lab.verdicts.expectation import Incompatibility, KnownDrift, Recorded
 from lab.verdicts.findings import Finding, drifts, summary
@@ -50,6 +51,7 @@ class Cell:
     findings: list[dict[str, Any]] = field(default_factory=list)  # the document's, file:line
     userland: str = ""  # the guest root it ran on, and the toolchain that root pins
     toolchain: str = ""
+    arch: str = DEFAULT_ARCH.name  # the guest's, which its kernel's name says (lab.arches)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +96,8 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
     return Cell(kernel, scenario.name, verdict, _clip(reason), stage, dict(outcome.timings),
                 str(outcome.evidence or ""), expected, _clip(observed),
                 [finding.to_json() for finding in outcome.document],
-                userland=outcome.userland, toolchain=outcome.toolchain)
+                userland=outcome.userland, toolchain=outcome.toolchain,
+                arch=split_target(kernel)[1].name)
 
 
 def not_run(scenario: Recorded) -> Outcome:

@@ -4,6 +4,7 @@ host, and what the doctor asks for. No VM, no network."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -20,8 +21,13 @@ from lab.errors import LabError
 from lab.guestvm.accel import choose_accel
 from lab.guestvm.vng_command import GuestSpec, vng_command
 from lab.kernel_choice import parse_kernels
+from lab.scenario import load_scenarios
+from lab.verdicts.matrix_report import markdown, read_column, write_json
+from lab.verdicts.outcome import Outcome
+from lab.verdicts.verdict import Cell, cell_for
 
 VM_DIR = Path(__file__).resolve().parents[2] / "vm"
+SCENARIOS = VM_DIR.parent / "scenarios"
 ON_X86 = platform.machine() == "x86_64"
 
 
@@ -162,3 +168,30 @@ def test_the_doctor_asks_for_arm64s_emulators_only_when_arm64_is_asked_for() -> 
     arm = {r.package for r in doctor.requirements(arches=["arm64"])}
     assert arm - plain == {"qemu-system-arm", "qemu-user-static", "binfmt-support"}
     assert plain == {r.package for r in doctor.requirements(arches=[DEFAULT_ARCH.name])}
+
+
+def test_a_report_with_both_architectures_names_each_columns_one() -> None:
+    cells = [Cell(kernel, "minimal", "pass", "", "expect")
+             for kernel in ("6.1-arm64", "6.1", "5.10", "5.10-arm64")]
+    header = markdown(cells).splitlines()[0]
+    assert header == ("| tutorial | Linux 5.10 (x86_64) | Linux 5.10 (arm64) | "
+                      "Linux 6.1 (x86_64) | Linux 6.1 (arm64) |")
+    assert markdown(cells[1:3]).splitlines()[0] == "| tutorial | Linux 5.10 | Linux 6.1 |"
+
+
+def test_a_cell_says_its_architecture_and_a_column_cannot_contradict_its_kernel(
+        tmp_path: Path) -> None:
+    scenario = dataclasses.replace(load_scenarios(SCENARIOS)[0], known_drift=(),
+                                   incompatible={})
+    cell = cell_for(Outcome("minimal", stage="expect", passed=True), scenario, "6.1-arm64")
+    assert cell.arch == "arm64"
+    column = tmp_path / "6.1-arm64.json"
+    write_json(column, [cell])
+    assert read_column(column)[0].arch == "arm64"
+    column.write_text(column.read_text().replace('"arch": "arm64"', '"arch": "x86_64"'))
+    with pytest.raises(LabError, match="`arch` is 'x86_64' but kernel '6.1-arm64' names"):
+        read_column(column)
+    records = json.loads(column.read_text())
+    del records[0]["arch"]
+    column.write_text(json.dumps(records))
+    assert read_column(column)[0].arch == "arm64", "an older column without it"
