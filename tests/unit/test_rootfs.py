@@ -673,12 +673,14 @@ def test_lab_rootfs_lock_writes_what_an_unpinned_build_installed(
         tmp_path, guest_recipe(locked, [NET]), [])
 
 
-def test_the_shipped_lock_pins_the_recipe_and_every_scenarios_packages(
-        recipe: Recipe) -> None:
-    """vm/rootfs.lock is committed, so a fresh checkout builds its root without
-    `lab rootfs lock`; a scenario that declares a new package needs a new lock."""
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_the_shipped_lock_pins_the_recipe_and_every_scenarios_packages(arch: str) -> None:
+    """vm/rootfs.lock (vm/rootfs.arm64.lock) is committed, so a fresh checkout builds
+    its root without `lab rootfs lock`; a scenario that declares a new package needs
+    a new lock, for each architecture."""
     scenarios = load_scenarios(VM_DIR.parent / "scenarios",
                                load_catalog(VM_DIR / "kernels.toml").keys())
+    recipe = load_recipe(VM_DIR / "rootfs.toml", arch=arch)
     lock = required_lock(guest_recipe(recipe, scenarios))
     assert all(len(p.sha256) == 64 for p in lock.packages)
 
