@@ -8,7 +8,7 @@ import dataclasses
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from measured import BenchError, LabBoot, LabRun, Stages
@@ -63,10 +63,13 @@ def cold_build_cache(cache: Path, where: Path) -> Path:
 
 
 def lab_tutorials(settings: Settings, line: str, scenarios: Sequence[Scenario],
-                  work: Path, cold_builds: bool = False) -> LabRun:
+                  work: Path, cold_builds: bool = False,
+                  judge: Callable[[Outcome, Scenario, str], Cell] | None = None) -> LabRun:
     """KernelLab as the pytest plugin drives it, in its own output directory. The
     uptime is read once the lab has started (after the runner's set-up): the
-    boot's split comes out right, and the read is left out of the total."""
+    boot's split comes out right, and the read is left out of the total.
+    judge: what stops the run (default: judged, a cell that did not pass)."""
+    judge = judge or judged
     lab_settings = dataclasses.replace(settings, output=work)
     if cold_builds:
         lab_settings = dataclasses.replace(
@@ -91,7 +94,7 @@ def lab_tutorials(settings: Settings, line: str, scenarios: Sequence[Scenario],
         for scenario in scenarios:
             began = time.monotonic()
             outcome = lab.run(scenario)
-            judged(outcome, scenario, line)
+            judge(outcome, scenario, line)
             reused = outcome.build_reused is not None if scenario.build else None
             done.append(Stages(scenario.name, dict(outcome.timings), time.monotonic() - began,
                                reused))

@@ -5,9 +5,10 @@ The fault: LAB_GUEST_APPEND adds `rdinit=/nonexistent`, so the kernel finds no
 init in virtme-ng's initramfs, and `root=mtd0`, a root it mounts without waiting
 for a device (the guest's own `root=/dev/vda rootwait` would wait forever for a
 disk whose driver is a module that never loads), fails to, and panics (panic=-1
-and QEMU's -no-reboot end the VM at once); `console=ttyS0` puts the panic on
-the console the lab reads, since hvc0 needs a module that never loads. The
-kernel cache is untouched.
+and QEMU's -no-reboot end the VM at once); `console=ttyS0` (`ttyAMA0` on arm64)
+puts the panic on the console the lab reads, since hvc0 needs a module that
+never loads. The kernel cache is untouched. The same test runs on an arm64 line
+(`tox -e faults-arm64`: --kernel 6.1-arm64), whose column must fail at boot too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from lab_child import LabChild
 
+from lab.arches import split_target
+from lab.pytest_plugin.hooks import KERNELS
 from lab.scenario import load_scenarios
 
-FAULT = "console=ttyS0 rdinit=/nonexistent root=mtd0"
+PANIC = "rdinit=/nonexistent root=mtd0"
 # every tutorial of the project, whatever its number: adding one needs no change here
 ALL = load_scenarios(Path(__file__).resolve().parents[2] / "scenarios")
 SCENARIOS = {s.name for s in ALL}
@@ -33,12 +37,16 @@ QUICK_S = 120.0  # two boot attempts that panic at once (~9 s each under TCG), n
 
 
 def test_a_line_that_cannot_boot_gets_a_column_of_boot_failures(
-        lab_child: Callable[..., LabChild], measured: Callable[[str], None]) -> None:
-    run = lab_child(env={"LAB_GUEST_APPEND": FAULT})
+        lab_child: Callable[..., LabChild], measured: Callable[[str], None],
+        pytestconfig: pytest.Config) -> None:
+    line = pytestconfig.stash[KERNELS][0]
+    console = split_target(line)[1].console
+    run = lab_child(env={"LAB_GUEST_APPEND": f"console={console} {PANIC}"})
     code = run.wait(QUICK_S + 60)
     took = time.monotonic() - run.started
 
-    measured(f"first boot fails (kernel panic): pytest ended in {took:.1f} s (exit {code})")
+    measured(f"first boot fails (kernel panic, {line}): pytest ended in {took:.1f} s "
+             f"(exit {code})")
     assert code == 1, run.tail()  # tests failed: not a setup error, not a crash
     cells = run.column()
     assert {c["tutorial"] for c in cells} == SCENARIOS, run.tail()
@@ -48,7 +56,7 @@ def test_a_line_that_cannot_boot_gets_a_column_of_boot_failures(
             continue
         assert (cell["verdict"], cell["stage"]) == ("fail", "boot"), cell
         assert "could not be booted" in cell["reason"], cell
-    assert "Linux 6.1" in (run.output / "lab-report.md").read_text()
+    assert f"Linux {split_target(line)[0]}" in (run.output / "lab-report.md").read_text()
     output = run.text()
     assert output.count("guest console (tail)") >= len(SCENARIOS - NOT_RUNNABLE), run.tail()
     assert "Kernel panic" in output
