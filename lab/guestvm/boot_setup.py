@@ -21,10 +21,6 @@ from lab.guestvm.vng_command import GUEST_RO_DIR
 
 GUEST_TOOLS = "/tmp/lab-tools"
 GUEST_TOOLS_SETUP = f"rm -rf {GUEST_TOOLS} && cp -r {GUEST_RO_DIR}/bin {GUEST_TOOLS}"
-# The kernel's name of the guest's architecture (x86, arm64), as -D__TARGET_ARCH_
-# and the tutorials' Makefiles want it, worked out as those Makefiles do: a build
-# command written for every architecture says -D__TARGET_ARCH_$LAB_TARGET_ARCH.
-TARGET_ARCH = "LAB_TARGET_ARCH=$(uname -m | sed -e s/x86_64/x86/ -e s/aarch64/arm64/)"
 
 
 @dataclass(frozen=True)
@@ -39,6 +35,6 @@ def set_up_boot(guest: Guest, ro_dir: Path) -> BootFacts:
     and read the boot's facts, in one round trip (GuestError if it fails)."""
     tools = install_guest_files(ro_dir)
     output = guest.check(f"{GUEST_TOOLS_SETUP}; export PATH={GUEST_TOOLS}:$PATH "
-                         f"PYTHONUNBUFFERED=1 {TARGET_ARCH}; {boot_state_command()}", 30)
+                         f"PYTHONUNBUFFERED=1; {boot_state_command()}", 30)
     kernel_btf, root = boot_state(output)
     return BootFacts(tools, kernel_btf, root)

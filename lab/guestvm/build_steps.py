@@ -28,7 +28,13 @@ BUILD_TOOLS = f"{GUEST_RO_DIR}/bin"
 # Everything a build's environment holds: what the console's shell has at boot
 # that a build can see (no locale: compilers' messages as the console shows
 # them), the lab's tools first on PATH.
-BUILD_ENV = ("HOME=/root", f"PATH={BUILD_TOOLS}:/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/bin")
+# LAB_TARGET_ARCH: the kernel's name of the guest's architecture (x86, arm64), as
+# -D__TARGET_ARCH_ and the tutorials' Makefiles want it, worked out as those
+# Makefiles do (the console's shell expands it): a build command written for
+# every architecture says -D__TARGET_ARCH_$LAB_TARGET_ARCH.
+TARGET_ARCH = '"LAB_TARGET_ARCH=$(uname -m | sed -e s/x86_64/x86/ -e s/aarch64/arm64/)"'
+BUILD_ENV = ("HOME=/root", f"PATH={BUILD_TOOLS}:/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/bin",
+             TARGET_ARCH)
 STEP_TIMEOUT_S = 600.0  # what one build command may take
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import json
 import platform
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from lab.cache.catalog import LockedDeb, LockedKernel, load_catalog, load_lock, 
 from lab.cache.rootfs import load_recipe, mmdebstrap_command, rootfs_dir
 from lab.errors import LabError
 from lab.guestvm.accel import choose_accel
+from lab.guestvm.build_steps import clean_bash
 from lab.guestvm.vng_command import GuestSpec, vng_command
 from lab.kernel_choice import parse_kernels
 from lab.scenario import load_scenarios
@@ -195,3 +197,12 @@ def test_a_cell_says_its_architecture_and_a_column_cannot_contradict_its_kernel(
     del records[0]["arch"]
     column.write_text(json.dumps(records))
     assert read_column(column)[0].arch == "arm64", "an older column without it"
+
+
+@pytest.mark.skipif(not ON_X86, reason="names the host's architecture")
+def test_a_build_sees_the_kernels_name_of_its_architecture(tmp_path: Path) -> None:
+    """What a build command written for every architecture relies on: the clean
+    environment of every build has LAB_TARGET_ARCH, x86 here (arm64 on arm64)."""
+    done = subprocess.run(["sh", "-c", clean_bash("-c 'echo arch=$LAB_TARGET_ARCH'")],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.strip() == "arch=x86"
