@@ -129,7 +129,7 @@ def prepare_every_userland(settings: Settings, kernel: LockedKernel | str) -> Pr
 
 
 def prepare_root(settings: Settings, userlands: Userlands, userland: str,
-                 arch: str = DEFAULT_ARCH.name) -> GuestRoot:
+                 arch: str) -> GuestRoot:
     """One userland's root for one architecture, with the headers of every locked
     kernel of that architecture and the packages of every scenario it serves
     (lab.cache.guest_root), built if not cached."""
@@ -310,7 +310,8 @@ class KernelLab:
         userland no planned scenario named)."""
         assert self.prepared is not None
         if userland not in self._roots:
-            self._roots[userland] = prepare_root(self.settings, self.prepared.userlands, userland)
+            self._roots[userland] = prepare_root(self.settings, self.prepared.userlands, userland,
+                                                 self.prepared.kernel.arch)
         return self._roots[userland]
 
     def _boot(self) -> None:

@@ -286,11 +286,12 @@ def fake_root(where: Path, userland: str = "bookworm") -> GuestRoot:
     return GuestRoot(userland, rootfs, where / f"{userland}.img", f"clang of {userland}")
 
 
-def prepared_line(where: Path, release: str = "6.1.0-99-amd64") -> Prepared:
+def prepared_line(where: Path, release: str = "6.1.0-99-amd64", arch: str = "x86_64") -> Prepared:
     """What lab.guestvm.session.prepare would give for a line, without fetching or
     building anything: enough for a session that boots fake guests. Its userlands
     are bookworm (the default, prepared) and trixie (prepared when first used)."""
-    kernel = LockedKernel("6.1", "bookworm", release, "1", (), ())
+    kernel = LockedKernel("6.1" if arch == "x86_64" else f"6.1-{arch}", "bookworm", release, "1",
+                          (), (), arch)
     userlands = Userlands("bookworm", {"bookworm": where / "rootfs.toml",
                                        "trixie": where / "rootfs-trixie.toml"})
     return Prepared(kernel, KernelBuild(release, where / "kernel"),
@@ -315,7 +316,7 @@ def fake_session(where: Path, monkeypatch: pytest.MonkeyPatch, booted: list[Fake
     fakes kept in booted; output and cache under where."""
     monkeypatch.setattr(session, "prepare", lambda settings, line, *_: prepared_line(where))
     monkeypatch.setattr(session, "prepare_root",
-                        lambda settings, userlands, userland: fake_root(where, userland))
+                        lambda settings, userlands, userland, arch: fake_root(where, userland))
     settings = Settings(project=project, cache=where / "cache", output=where / "out",
                         accel="tcg", build_cache=build_cache)
     return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))

@@ -372,9 +372,12 @@ def test_incompatibility_of_a_line_the_catalog_lacks_is_refused_naming_the_known
 
 def test_load_scenarios_checks_incompatibilities_against_the_known_lines(tmp_path: Path) -> None:
     shutil.copy(SCENARIOS_DIR / "kprobe-link.toml", tmp_path)
-    assert load_scenarios(tmp_path, ["7.2"])[0].incompatible["7.2"].stage == "build"
+    known = ["7.2", "6.1-arm64"]
+    assert load_scenarios(tmp_path, known)[0].incompatible["7.2"].stage == "build"
     with pytest.raises(ScenarioError, match=r"kprobe-link.toml: .*`7.2` is not a kernel line"):
-        load_scenarios(tmp_path, ["6.1"])
+        load_scenarios(tmp_path, ["6.1", "6.1-arm64"])
+    with pytest.raises(ScenarioError, match=r"`6.1-arm64` is not a kernel line"):
+        load_scenarios(tmp_path, ["7.2"])
 
 
 def test_kprobe_link_on_72_is_expected_to_fail_to_build_for_want_of_filename_name() -> None:

@@ -43,20 +43,23 @@ class Booting:
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  planned: Sequence[Scenario] = (), guest_append: tuple[str, ...] = (),
-                 build_cache: bool = False) -> None:
+                 build_cache: bool = False, arch: str = "x86_64") -> None:
         self.booted: list[FakeGuest] = []
         self.specs: list[GuestSpec] = []
         self.prepared_for: list[list[str]] = []
         self.roots_built: list[str] = []
+        self.root_arches: list[str] = []
         self.refuse: set[str] = set()  # userlands whose guest does not boot
         fake = fake_guests(self.booted)
 
         def prepare(settings: Settings, line: str, scenarios: Sequence[Scenario] = ()) -> object:
             self.prepared_for.append([s.name for s in scenarios])
-            return prepared_line(tmp_path)
+            return prepared_line(tmp_path, arch=arch)
 
-        def prepare_root(settings: Settings, userlands: object, userland: str) -> GuestRoot:
+        def prepare_root(settings: Settings, userlands: object, userland: str,
+                         root_arch: str) -> GuestRoot:
             self.roots_built.append(userland)
+            self.root_arches.append(root_arch)
             return fake_root(tmp_path, userland)
 
         def boot(spec: GuestSpec, console_log: Path) -> FakeGuest:
@@ -147,6 +150,14 @@ def test_without_a_plan_the_default_userland_boots_first(
     assert run.roots_built == [], "the default root came with the line"
 
 
+def test_a_root_first_used_mid_run_is_built_for_the_lines_architecture(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Booting(tmp_path, monkeypatch, arch="arm64")
+    with run.lab as lab:
+        lab.run(variant("newer", userland="trixie"))
+    assert (run.roots_built, run.root_arches) == (["trixie"], ["arm64"])
+
+
 def test_each_outcome_names_its_userland_and_the_toolchain_its_root_pins(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Booting(tmp_path, monkeypatch)
@@ -196,7 +207,7 @@ def test_a_root_that_cannot_be_built_fails_its_flavor_at_boot(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Booting(tmp_path, monkeypatch)
 
-    def no_root(settings: Settings, userlands: object, userland: str) -> GuestRoot:
+    def no_root(settings: Settings, userlands: object, userland: str, arch: str) -> GuestRoot:
         raise LabError("vm/rootfs-trixie.lock does not exist; run `lab rootfs lock`")
 
     monkeypatch.setattr(session, "prepare_root", no_root)
