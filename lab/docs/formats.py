@@ -36,9 +36,15 @@ class Format:
 
 
 def formats_of(source: SourceFile) -> list[Format]:
-    if source.name.endswith(".py"):
+    if is_python(source):
         return _python_formats(source)
     return _c_formats(source.name, source.text, 1)
+
+
+def is_python(source: SourceFile) -> bool:
+    """A Python script by its suffix, or by its shebang (bcc tools often have none)."""
+    first = source.text.split("\n", 1)[0]
+    return source.name.endswith(".py") or (first.startswith("#!") and "python" in first)
 
 
 def _c_formats(name: str, text: str, first_line: int) -> list[Format]:
@@ -68,7 +74,25 @@ def _python_formats(source: SourceFile) -> list[Format]:
             text = _python_literal(node.args[0])
             if text is not None:
                 found.append(Format(source.name, node.lineno, text, False))
+            header = _constant_header(node.args[0])
+            if header is not None:
+                found.append(Format(source.name, node.lineno, header, False))
     return found
+
+
+def _constant_header(node: ast.expr) -> str | None:
+    """`"%-9s %-6s" % ("TIME", "PID")`: the text printed, as bcc tools print headers."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+            and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+            and isinstance(node.right, ast.Tuple)):
+        return None
+    values = [v.value for v in node.right.elts if isinstance(v, ast.Constant)]
+    if len(values) != len(node.right.elts) or not all(isinstance(v, str) for v in values):
+        return None
+    try:
+        return (node.left.value % tuple(values)).replace("%", "%%")
+    except (TypeError, ValueError):
+        return None
 
 
 def _called(call: ast.Call) -> str:

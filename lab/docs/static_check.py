@@ -17,6 +17,7 @@ from lab.docs.attribution import Attribution, attribute, looks_like_code, names_
 from lab.docs.code_block import compare, shown
 from lab.docs.formats import Format, formats_of, produces, produces_prefix
 from lab.docs.markdown import Code, Directive, Document, Image, Text
+from lab.docs.other_lines import judge_other_lines
 from lab.docs.program import Program
 from lab.docs.samples import SampleLine, parse_lines
 from lab.verdicts.findings import Confirmation, Finding
@@ -51,7 +52,8 @@ def check_document(document: Document, programs: Sequence[Program], label: str) 
     for block in check.blocks:
         _check_formats(check, block)
     _check_images(check)
-    if not any(block.samples for block in check.blocks):
+    shown = _check_other_lines(check)
+    if not any(block.samples for block in check.blocks) and not shown:
         line = check.document.codes[0].line if check.document.codes else 1
         check.findings.append(Finding(label, line, "no-sample",
                                       "the document shows no output sample as text: nothing "
@@ -160,6 +162,23 @@ def _unproducible(label: str, sample: SampleLine, formats: Sequence[Format],
                    f"documented `{sample.message.strip()}`: no format string in "
                    f"{program.directory.name}/ prints it; closest: \"{best.text}\" "
                    f"({program.directory.name}/{best.where})")
+
+
+def _check_other_lines(check: DocCheck) -> bool:
+    """A verdict for every other documented output line (see other_lines.py); whether
+    one of them is the program's output (confirmed, or a sample the lab cannot read)."""
+    program_output = False
+    shown = {a.code.line for a in check.attributions if a.source is not None or a.skipped}
+    for code in check.document.codes:
+        if code.line in shown or looks_like_code(code):
+            continue
+        judged = {f.line for f in check.findings} | {c.line for c in check.confirmations}
+        found, ok = judge_other_lines(check.label, code, check.programs, judged)
+        check.findings += found
+        check.confirmations += ok
+        program_output = program_output or bool(ok) or any(
+            f.kind in ("unparsable-sample", "unproducible") for f in found)
+    return program_output
 
 
 def _check_images(check: DocCheck) -> None:
