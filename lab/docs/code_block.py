@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher, unified_diff
 
+from lab.docs.attribution import without_comment
 from lab.verdicts.findings import Confirmation, Finding
 
 PARTIAL = 0.5   # an excerpt this large is taken for a listing that lost lines
@@ -81,8 +82,9 @@ def compare(block: Shown, label: str, file_text: str) -> tuple[list[Finding], li
 
 
 def key(line: str) -> str:
-    """A line as a reader reads it: its words, whatever white space lays them out."""
-    return " ".join(line.split())
+    """A line as a reader reads it: its words, whatever white space lays them out,
+    without a comment added after its code (`f(x)  # in the reader's language`)."""
+    return " ".join(without_comment(line).split())
 
 
 def _whitespace_only(block: Shown, label: str, file: Sequence[str]) -> Finding | None:
@@ -97,12 +99,14 @@ def _whitespace_only(block: Shown, label: str, file: Sequence[str]) -> Finding |
                  if shown_line != file_line)
     return Finding(block.document, block.first + first, "code-whitespace",
                    f"the block at {block.document}:{block.first} equals {what} but for white "
-                   f"space ({_layout(block.lines, file[start:end])}): the reader sees the "
-                   "same code")
+                   f"space or trailing comments ({_layout(block.lines, file[start:end])}): "
+                   "the reader sees the same code")
 
 
 def _layout(shown_lines: Sequence[str], file: Sequence[str]) -> str:
-    """What differs in the white space: tabs against spaces, or the indentation."""
+    """What differs: tabs against spaces, comments, or the indentation."""
+    if [without_comment(line) for line in shown_lines] != list(shown_lines):
+        return "a comment after the code"
     tabs = any("\t" in line for line in file) != any("\t" in line for line in shown_lines)
     return "tabs against spaces" if tabs else "indentation or spacing"
 

@@ -156,3 +156,16 @@ def test_an_excerpt_with_lines_left_out_is_a_note_saying_what_was_left_out(
     assert "`pid_t pid = bpf_get_current_pid_tgid() >> 32;`" in found[0].message
     assert "marked with `...`" in found[1].message
     assert all(f.severity == NOTE for f in found)
+
+
+def test_a_one_line_block_with_a_comment_in_the_reader_s_language_is_attributed(
+        tmp_path: Path) -> None:
+    line = '    bpf_printk("EXIT: pid = %d, ret = %ld\\n", pid, ret); // 終了を表示する'
+    document = DOCUMENT + f"\n## Notes\n\nThen:\n\n```\n{line}\n```\n"
+    scenario, project = make_tutorial(tmp_path, document)
+    check = own_check(scenario, project)
+    assert check is not None
+    block = line_of(document, "終了")
+    assert [a.label for a in check.attributions if a.code.first == block] == ["demo/demo.bpf.c"]
+    assert kinds(check.findings) == [("code-whitespace", block)]
+    assert "a comment after the code" in check.findings[0].message
