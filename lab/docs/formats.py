@@ -17,6 +17,7 @@ from lab.docs.program import SourceFile
 
 C_CALL = re.compile(r"\b(?P<fn>bpf_printk|bpf_trace_printk|printf|BPF_SEQ_PRINTF)\s*\(\s*"
                     r"(?:\w+\s*,\s*)?(?P<lits>(?:\"(?:[^\"\\\n]|\\.)*\"\s*)+)")
+C_ARGUMENTS = re.compile(r"\s*(?P<args>(?:,\s*\"(?:[^\"\\\n]|\\.)*\"\s*)+)\)")
 C_LITERAL = re.compile(r"\"((?:[^\"\\\n]|\\.)*)\"")
 CONVERSION = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?:\*|\d+))?"
                         r"(?:hh|h|ll|l|L|z|j|t|q)?(?P<conv>p[a-zA-Z0-9]*|[diouxXeEfgGcs%])")
@@ -54,7 +55,22 @@ def _c_formats(name: str, text: str, first_line: int) -> list[Format]:
         line = first_line + text[:match.start()].count("\n")
         kernel = match["fn"] in ("bpf_printk", "bpf_trace_printk")
         found.append(Format(name, line, literal.rstrip("\n"), kernel))
+        header = _constant_c_header(literal, text[match.end():])
+        if header is not None:
+            found.append(Format(name, line, header, kernel))
     return found
+
+
+def _constant_c_header(literal: str, rest: str) -> str | None:
+    """`printf("%-8s %-5s\\n", "TIME", "EVENT")`: a loader's header, printed as is."""
+    arguments = C_ARGUMENTS.match(rest)
+    if arguments is None:
+        return None
+    values = [_c_unescape(m.group(1)) for m in C_LITERAL.finditer(arguments["args"])]
+    try:
+        return (literal % tuple(values)).rstrip("\n").replace("%", "%%")
+    except (TypeError, ValueError):
+        return None
 
 
 def _c_unescape(body: str) -> str:

@@ -37,6 +37,8 @@ int main(void)
 {
 \tprintf("Successfully started! Please run `sudo cat /sys/kernel/debug/tracing/trace_pipe`\\n");
 \tprintf("count = %d\\n", 3);
+\tprintf("%-8s %-6s %s\\n", "TIME", "PID", "COMM");
+\tprintf("%-8s %-6d %s\\n", ts, e->pid, e->comm);
 \treturn 0;
 }
 """
@@ -129,3 +131,12 @@ def test_coverage_counts_output_lines_and_their_verdicts(tmp_path: Path) -> None
     assert len(found.lines) == 3 + len(SAMPLE.splitlines())  # not the prompts, not ^C
     assert found.judged == len(found.lines)
     assert found.by_kind["unparsable-sample"] == 3
+
+
+def test_a_loader_s_printf_header_and_rows_are_confirmed(tmp_path: Path) -> None:
+    document = with_output("TIME     PID    COMM\n03:16:41 110688 sh\n03:16:42 110689 which")
+    check = check_of(tmp_path, document, loader_c=LOADER)
+    confirmed = {c.line for c in check.confirmations}
+    assert {line_of(document, "TIME     PID"), line_of(document, "110688"),
+            line_of(document, "110689")} <= confirmed
+    assert not check.findings
