@@ -50,14 +50,16 @@ def ecli_columns(programs: Sequence[Program]) -> list[tuple[str, list[str]]]:
     return found
 
 
-def judge_other_lines(label: str, code: Code, programs: Sequence[Program],
-                      judged: set[int]) -> tuple[list[Finding], list[Confirmation]]:
-    """Findings and confirmations for the block's output lines not yet judged."""
+def judge_other_lines(label: str, code: Code, programs: Sequence[Program], judged: set[int]
+                      ) -> tuple[list[Finding], list[Confirmation], dict[int, str]]:
+    """Findings and confirmations for the block's output lines not yet judged, and
+    the plain lines a format of the program prints (line -> text), for a run."""
     formats = [f for p in programs for s in p.files for f in formats_of(s)]
     ecli = ecli_columns(programs)
     rows = {s.line: s for s in parse_lines(code.lines, code.first) if s.kind == "table"}
     findings: list[Finding] = []
     confirmations: list[Confirmation] = []
+    printed: dict[int, str] = {}
     unreadable_header = 0
     for number in output_lines(code):
         text = code.lines[number - code.first]
@@ -83,11 +85,13 @@ def judge_other_lines(label: str, code: Code, programs: Sequence[Program],
         else:
             verdict = _ready(label, number, text, programs) or \
                 _plain(label, number, text, formats)
+            if isinstance(verdict, Confirmation) and "can be printed by" in verdict.what:
+                printed[number] = text.strip()
         if isinstance(verdict, Finding):
             findings.append(verdict)
         else:
             confirmations.append(verdict)
-    return findings, confirmations
+    return findings, confirmations, printed
 
 
 def _headerish(words: list[str]) -> bool:

@@ -40,6 +40,8 @@ class DocCheck:
     attributions: list[Attribution] = field(default_factory=list)
     blocks: list[SampleBlock] = field(default_factory=list)
     truncated: set[int] = field(default_factory=set)
+    # plain lines a format prints (a loader's printf): program scenario -> line -> text
+    printed: dict[str, dict[int, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
 
@@ -173,9 +175,12 @@ def _check_other_lines(check: DocCheck) -> bool:
         if code.line in shown or looks_like_code(code):
             continue
         judged = {f.line for f in check.findings} | {c.line for c in check.confirmations}
-        found, ok = judge_other_lines(check.label, code, check.programs, judged)
+        found, ok, printed = judge_other_lines(check.label, code, check.programs, judged)
         check.findings += found
         check.confirmations += ok
+        if printed:
+            program = _program_of_samples(check, code)
+            check.printed.setdefault(program.scenario, {}).update(printed)
         program_output = program_output or bool(ok) or any(
             f.kind in ("unparsable-sample", "unproducible") for f in found)
     return program_output

@@ -14,7 +14,7 @@ from pathlib import Path
 from lab.docs.attribution import attribute, names_in
 from lab.docs.code_block import compare, shown
 from lab.docs.markdown import Document, read_document
-from lab.docs.output import OutputCheck, match_samples
+from lab.docs.output import OutputCheck, match_printed, match_samples
 from lab.docs.program import DOCUMENT_NAME, program_of
 from lab.docs.samples import parse_lines
 from lab.docs.static_check import DocCheck, check_document
@@ -72,14 +72,18 @@ def run_check(check: DocCheck, outcomes: Mapping[str, Outcome]) -> OutputCheck:
     total = OutputCheck()
     for program in check.programs:
         outcome = outcomes.get(program.scenario)
-        samples = [s for b in check.blocks if b.program is program for s in b.samples]
-        if outcome is None or not samples or not _ran(outcome):
+        if outcome is None or not _ran(outcome):
             continue
-        result = match_samples(check.label, samples, outcome.capture, outcome.records,
-                               program.record_programs, check.truncated)
-        total.findings += result.findings
-        total.confirmations += result.confirmations
-        total.counterparts.update(result.counterparts)
+        samples = [s for b in check.blocks if b.program is program for s in b.samples]
+        printed = check.printed.get(program.scenario, {})
+        results = [match_samples(check.label, samples, outcome.capture, outcome.records,
+                                 program.record_programs, check.truncated)] if samples else []
+        if printed and program.capture == "output":  # the loader's own output is captured
+            results.append(match_printed(check.label, printed, outcome.capture))
+        for result in results:
+            total.findings += result.findings
+            total.confirmations += result.confirmations
+            total.counterparts.update(result.counterparts)
     return total
 
 

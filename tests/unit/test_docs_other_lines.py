@@ -11,9 +11,12 @@ from pathlib import Path
 from docs_tutorial import DOCUMENT, SAMPLE, line_of, make_tutorial
 
 from lab.docs.coverage import coverage
+from lab.docs.output import OutputCheck
 from lab.docs.static_check import DocCheck
-from lab.docs.verify import own_check
+from lab.docs.verify import own_check, run_check
+from lab.scenario import load_scenario
 from lab.verdicts.findings import ERROR, WARNING, drifts
+from lab.verdicts.outcome import Outcome
 
 HEADER = """\
 #ifndef __DEMO_H
@@ -140,3 +143,25 @@ def test_a_loader_s_printf_header_and_rows_are_confirmed(tmp_path: Path) -> None
     assert {line_of(document, "TIME     PID"), line_of(document, "110688"),
             line_of(document, "110689")} <= confirmed
     assert not check.findings
+
+
+def test_a_run_confirms_the_loader_s_printed_lines_or_finds_them_drifted(
+        tmp_path: Path) -> None:
+    document = with_output("count = 3")
+    scenario, project = make_tutorial(tmp_path, document)
+    toml = project / "scenarios" / "demo.toml"
+    toml.write_text(toml.read_text().replace('capture = "trace_pipe"', 'capture = "output"'))
+    (project / "bpf" / "demo" / "loader.c").write_text(LOADER)
+    check = own_check(load_scenario(toml), project)
+    assert check is not None
+    line = line_of(document, "count = 3")
+
+    def run(capture: str) -> OutputCheck:
+        outcome = Outcome("demo", stage="expect", passed=True, capture=capture, records={})
+        return run_check(check, {"demo": outcome})
+
+    assert line in [c.line for c in run("Running\ncount = 3\n").confirmations]
+    assert line not in [f.line for f in run("Running\ncount = 3\n").findings]
+    [finding] = [f for f in run("Running\ncount = 4\n").findings if f.line == line]
+    assert (finding.kind, finding.line) == ("output-drift", line)
+    assert "closest: `count = 4`" in finding.message
