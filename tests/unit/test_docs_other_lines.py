@@ -165,3 +165,8 @@ def test_a_run_confirms_the_loader_s_printed_lines_or_finds_them_drifted(
     [finding] = [f for f in run("Running\ncount = 4\n").findings if f.line == line]
     assert (finding.kind, finding.line) == ("output-drift", line)
     assert "closest: `count = 4`" in finding.message
+    # a series chapter's sample shows its author's values: only the static check
+    toml.write_text('series = "bpf-developer-tutorial"\n' + toml.read_text())
+    check = own_check(load_scenario(toml), project)
+    assert check is not None
+    assert line not in [f.line for f in run("Running\ncount = 4\n").findings]
