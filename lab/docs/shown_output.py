@@ -14,7 +14,7 @@ from lab.docs.attribution import SHELL_LANGS
 from lab.docs.markdown import Code
 from lab.docs.samples import has_samples
 
-PROMPT = re.compile(r"^\s*(?:\S*[$#]|>>>)\s+\S")
+PROMPT = re.compile(r"^\s*(?:\S*[$#]|>>>)\s+(?=\S)")
 COMMANDS = {"sudo", "make", "ecc", "ecli", "docker", "cd", "git", "clang", "bpftool", "cat",
             "echo", "python", "python3", "pip", "apt", "apt-get", "cargo", "go", "wget", "curl",
             "mkdir", "export", "rm", "ls", "gcc", "cmake", "bash", "sh", "chmod", "mount",

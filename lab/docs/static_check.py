@@ -18,8 +18,9 @@ from lab.docs.code_block import compare, shown
 from lab.docs.formats import Format, formats_of, produces, produces_prefix
 from lab.docs.markdown import Code, Directive, Document, Image, Text
 from lab.docs.other_lines import judge_other_lines
-from lab.docs.program import Program
+from lab.docs.program import Program, command_name
 from lab.docs.samples import SampleLine, parse_lines
+from lab.docs.shown_output import PROMPT
 from lab.verdicts.findings import Confirmation, Finding
 
 OUTPUT_WORDS = re.compile(r"result|output|trace|結果|出力|実行|결과|출력|실행", re.IGNORECASE)
@@ -178,12 +179,20 @@ def _check_other_lines(check: DocCheck) -> bool:
         found, ok, printed = judge_other_lines(check.label, code, check.programs, judged)
         check.findings += found
         check.confirmations += ok
-        if printed:
-            program = _program_of_samples(check, code)
+        program = _program_of_samples(check, code)
+        if printed and _runs_loader(code, program):
             check.printed.setdefault(program.scenario, {}).update(printed)
         program_output = program_output or bool(ok) or any(
             f.kind in ("unparsable-sample", "unproducible") for f in found)
     return program_output
+
+
+def _runs_loader(code: Code, program: Program) -> bool:
+    """Whether the block's command is the scenario's loader, whose output a run
+    captures (a target program the workload runs prints elsewhere)."""
+    prompts = [PROMPT.sub("", line, count=1) for line in code.lines if PROMPT.match(line)]
+    loader = command_name(program.loader)
+    return bool(prompts) and bool(loader) and all(command_name(p) == loader for p in prompts)
 
 
 def _check_images(check: DocCheck) -> None:

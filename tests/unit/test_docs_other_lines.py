@@ -147,7 +147,7 @@ def test_a_loader_s_printf_header_and_rows_are_confirmed(tmp_path: Path) -> None
 
 def test_a_run_confirms_the_loader_s_printed_lines_or_finds_them_drifted(
         tmp_path: Path) -> None:
-    document = with_output("count = 3")
+    document = with_output("count = 3").replace("$ sudo ./run", "$ sudo ecli run demo.bpf.o")
     scenario, project = make_tutorial(tmp_path, document)
     toml = project / "scenarios" / "demo.toml"
     toml.write_text(toml.read_text().replace('capture = "trace_pipe"', 'capture = "output"'))
@@ -170,3 +170,8 @@ def test_a_run_confirms_the_loader_s_printed_lines_or_finds_them_drifted(
     check = own_check(load_scenario(toml), project)
     assert check is not None
     assert line not in [f.line for f in run("Running\ncount = 4\n").findings]
+    # and a target program the workload runs prints elsewhere: not in the loader's capture
+    (project / "bpf" / "demo" / "README.md").write_text(with_output("count = 3"))
+    toml.write_text(toml.read_text().replace('series = "bpf-developer-tutorial"\n', ""))
+    check = own_check(load_scenario(toml), project)
+    assert check is not None and not check.printed
