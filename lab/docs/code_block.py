@@ -94,6 +94,8 @@ def _whitespace_only(block: Shown, label: str, file: Sequence[str]) -> Finding |
         return None
     end = start + len(keys)
     what = label if (start, end) == (0, len(file)) else f"lines {start + 1}-{end} of {label}"
+    if what != label and len(keys) >= PARTIAL * len(file):  # a listing that lost lines
+        what += f" (the file without {_missing(start, end, len(file))})"
     first = next(i for i, (shown_line, file_line)
                  in enumerate(zip(block.lines, file[start:end], strict=True))
                  if shown_line != file_line)
