@@ -22,6 +22,7 @@ from typing import Any
 
 from lab.cache.catalog import LockedKernel
 from lab.docs.accept import accepted_text
+from lab.docs.coverage import Coverage, coverage
 from lab.docs.extract import extract
 from lab.docs.markdown import read_document
 from lab.docs.output import OutputCheck
@@ -35,6 +36,8 @@ from lab.verdicts.findings import Finding, drifts, summary
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.verdict import FAIL, UNEXPECTED_PASS, Cell, cell_for, not_run
 
+DOCUMENT_APART = 10_000_000  # more lines than any document has
+
 
 def add_docs_commands(commands: Any, kernel: Callable[[str], LockedKernel]) -> None:
     """Register `lab docs ...` on the `lab` command's subparsers; kernel parses a
@@ -45,6 +48,8 @@ def add_docs_commands(commands: Any, kernel: Callable[[str], LockedKernel]) -> N
     actions = docs.add_subparsers(required=True, metavar="ACTION")
     check = actions.add_parser("check", help="no VM: code blocks and documented lines")
     _targets(check, many=True)
+    check.add_argument("--coverage", action="store_true",
+                       help="also count the documented output lines that got a verdict")
     check.set_defaults(handler=docs_check)
     verify = actions.add_parser("verify", help="run the tutorial and check its documented output")
     _targets(verify, many=True)
@@ -96,7 +101,29 @@ def docs_check(args: argparse.Namespace, settings: Settings) -> int:
     for check in checks:
         _print(check, check.findings, OutputCheck())
     _write_json(args.json, [_record(c, c.findings, OutputCheck(), None) for c in checks])
+    if getattr(args, "coverage", False):
+        print(coverage_table([coverage(c) for c in checks]))
     return 1 if any(drifts(c.findings) for c in checks) else 0
+
+
+def coverage_table(found: Sequence[Coverage]) -> str:
+    """One row per document and a total: output lines, how many got a verdict, by kind."""
+    rows = ["| document | output lines | with a verdict | share | verdicts |",
+            "|---|---|---|---|---|"]
+    for item in [*found, _total(found)]:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(item.by_kind.items()))
+        rows.append(f"| {item.document} | {len(item.lines)} | {item.judged} | "
+                    f"{item.share:.0%} | {kinds} |")
+    return "\n".join(rows)
+
+
+def _total(found: Sequence[Coverage]) -> Coverage:
+    total = Coverage("total")
+    for number, item in enumerate(found):  # lines of different documents kept apart
+        apart = number * DOCUMENT_APART
+        total.lines += [apart + line for line in item.lines]
+        total.verdicts.update({apart + line: kind for line, kind in item.verdicts.items()})
+    return total
 
 
 def _run_all(scenarios: Sequence[Scenario], settings: Settings,

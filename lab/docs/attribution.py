@@ -28,6 +28,7 @@ GATES = {"caption": 0.3, "heading": 0.5, "command": 0.5, "content": 0.6}
 LINE_LIKE = 0.8  # a block line "is" a file line when this similar (an edited line counts)
 FUZZY_MIN = 16   # shorter lines ("return 0;") must be equal: similar says nothing
 CODE_ENDINGS = (";", "{", "}", ")", ":")
+TRAILING_COMMENT = re.compile(r"(?P<code>[;{})\],:])\s+(?:#|//)\s.*$")
 MIN_CONTENT_LINES = 3  # a block found by its content alone must have this many real lines
 
 
@@ -187,10 +188,16 @@ def _lang_fits(lang: str, name: str) -> bool:
     return lang not in fits or suffix in fits[lang] or suffix == ""
 
 
+def without_comment(line: str) -> str:
+    """A line of code without the trailing comment a reader's language may add:
+    `b.attach_uprobe(...)  # 関数fooを監視` is the file's `b.attach_uprobe(...)`."""
+    return TRAILING_COMMENT.sub(r"\g<code>", line)
+
+
 def _looks_like_code(code: Code) -> bool:
     if code.lang in CODE_LANGS - SHELL_LANGS:
         return True
-    lines = [line.strip() for line in code.lines if line.strip()]
+    lines = [without_comment(line).strip() for line in code.lines if line.strip()]
     if not lines or sum(line.startswith(("$ ", "# ")) for line in lines) > len(lines) / 3:
         return False
     coded = sum(line.endswith(CODE_ENDINGS) or line.startswith(("#include", "def ", "import "))
@@ -203,7 +210,8 @@ def _trivial(line: str) -> bool:
 
 
 def meaningful(lines: Sequence[str]) -> list[str]:
-    return [line.strip() for line in lines if not _trivial(line.strip())]
+    code = [without_comment(line).strip() for line in lines]
+    return [line for line in code if not _trivial(line)]
 
 
 def overlap(block: Sequence[str], file: Sequence[str], exact: bool = False) -> float:

@@ -17,6 +17,7 @@ from lab.docs.program import SourceFile
 
 C_CALL = re.compile(r"\b(?P<fn>bpf_printk|bpf_trace_printk|printf|BPF_SEQ_PRINTF)\s*\(\s*"
                     r"(?:\w+\s*,\s*)?(?P<lits>(?:\"(?:[^\"\\\n]|\\.)*\"\s*)+)")
+C_ARGUMENTS = re.compile(r"\s*(?P<args>(?:,\s*\"(?:[^\"\\\n]|\\.)*\"\s*)+)\)")
 C_LITERAL = re.compile(r"\"((?:[^\"\\\n]|\\.)*)\"")
 CONVERSION = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?:\*|\d+))?"
                         r"(?:hh|h|ll|l|L|z|j|t|q)?(?P<conv>p[a-zA-Z0-9]*|[diouxXeEfgGcs%])")
@@ -36,9 +37,15 @@ class Format:
 
 
 def formats_of(source: SourceFile) -> list[Format]:
-    if source.name.endswith(".py"):
+    if is_python(source):
         return _python_formats(source)
     return _c_formats(source.name, source.text, 1)
+
+
+def is_python(source: SourceFile) -> bool:
+    """A Python script by its suffix, or by its shebang (bcc tools often have none)."""
+    first = source.text.split("\n", 1)[0]
+    return source.name.endswith(".py") or (first.startswith("#!") and "python" in first)
 
 
 def _c_formats(name: str, text: str, first_line: int) -> list[Format]:
@@ -48,7 +55,22 @@ def _c_formats(name: str, text: str, first_line: int) -> list[Format]:
         line = first_line + text[:match.start()].count("\n")
         kernel = match["fn"] in ("bpf_printk", "bpf_trace_printk")
         found.append(Format(name, line, literal.rstrip("\n"), kernel))
+        header = _constant_c_header(literal, text[match.end():])
+        if header is not None:
+            found.append(Format(name, line, header, kernel))
     return found
+
+
+def _constant_c_header(literal: str, rest: str) -> str | None:
+    """`printf("%-8s %-5s\\n", "TIME", "EVENT")`: a loader's header, printed as is."""
+    arguments = C_ARGUMENTS.match(rest)
+    if arguments is None:
+        return None
+    values = [_c_unescape(m.group(1)) for m in C_LITERAL.finditer(arguments["args"])]
+    try:
+        return (literal % tuple(values)).rstrip("\n").replace("%", "%%")
+    except (TypeError, ValueError):
+        return None
 
 
 def _c_unescape(body: str) -> str:
@@ -68,7 +90,25 @@ def _python_formats(source: SourceFile) -> list[Format]:
             text = _python_literal(node.args[0])
             if text is not None:
                 found.append(Format(source.name, node.lineno, text, False))
+            header = _constant_header(node.args[0])
+            if header is not None:
+                found.append(Format(source.name, node.lineno, header, False))
     return found
+
+
+def _constant_header(node: ast.expr) -> str | None:
+    """`"%-9s %-6s" % ("TIME", "PID")`: the text printed, as bcc tools print headers."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+            and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+            and isinstance(node.right, ast.Tuple)):
+        return None
+    values = [v.value for v in node.right.elts if isinstance(v, ast.Constant)]
+    if len(values) != len(node.right.elts) or not all(isinstance(v, str) for v in values):
+        return None
+    try:
+        return (node.left.value % tuple(values)).replace("%", "%%")
+    except (TypeError, ValueError):
+        return None
 
 
 def _called(call: ast.Call) -> str:

@@ -231,3 +231,26 @@ def _confirmed(document: str, shape: Shape, seen: SampleLine, bindings: Bindings
 
 def _short(text: str) -> str:
     return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+def match_printed(document: str, printed: Mapping[int, str], capture: str) -> OutputCheck:
+    """Documented lines a loader prints (its printf lines) against the run's output:
+    each needs a captured line of its shape (numbers other than pids as shown);
+    pid relations are the trace lines' and table rows' business."""
+    check = OutputCheck()
+    seen = [line.strip() for line in capture.splitlines() if line.strip()]
+    for number, text in sorted(printed.items()):
+        sample = SampleLine(number, text, "plain", None, None, text)
+        shape = shape_of(sample, set())
+        found = next((line for line in seen if shape.message.fullmatch(line)), None)
+        if found is not None:
+            check.confirmations.append(Confirmation(
+                document, number, f"`{_short(text)}` observed as `{_short(found)}`"))
+        else:
+            closest = max(seen, default="", key=lambda line: SequenceMatcher(
+                None, line, text, autojunk=False).ratio())
+            check.findings.append(Finding(
+                document, number, "output-drift",
+                f"documented `{_short(text)}`: the run printed no line of its shape"
+                + (f"; closest: `{_short(closest)}`" if closest else "")))
+    return check

@@ -39,6 +39,9 @@ class Program:
     # record name -> names of the programs whose pids it holds
     record_programs: dict[str, frozenset[str]] = field(default_factory=dict)
     capture: str = "trace_pipe"
+    loader: str = ""  # the scenario's load command: `ecli run ...` prints ecli's tables
+    ready: str = ""   # the pattern of the loader's line that says it is running
+    series: str = ""  # the published series whose chapter this is ("": the lab's own)
 
     def file(self, name: str) -> SourceFile | None:
         wanted = name.lstrip("./")
@@ -70,7 +73,8 @@ def program_of(scenario: Scenario, project: Path, document: Path | None = None) 
     skip = (document,) if document else ()
     base = read_program(project / scenario.program, scenario.name, skip)
     return Program(base.scenario, base.directory, base.files, record_programs(scenario),
-                   scenario.load.capture)
+                   scenario.load.capture, scenario.load.command, scenario.load.ready or "",
+                   scenario.series or "")
 
 
 def record_programs(scenario: Scenario) -> dict[str, frozenset[str]]:

@@ -17,8 +17,10 @@ from lab.docs.attribution import Attribution, attribute, looks_like_code, names_
 from lab.docs.code_block import compare, shown
 from lab.docs.formats import Format, formats_of, produces, produces_prefix
 from lab.docs.markdown import Code, Directive, Document, Image, Text
-from lab.docs.program import Program
+from lab.docs.other_lines import judge_other_lines
+from lab.docs.program import Program, command_name
 from lab.docs.samples import SampleLine, parse_lines
+from lab.docs.shown_output import PROMPT
 from lab.verdicts.findings import Confirmation, Finding
 
 OUTPUT_WORDS = re.compile(r"result|output|trace|結果|出力|実行|결과|출력|실행", re.IGNORECASE)
@@ -39,6 +41,8 @@ class DocCheck:
     attributions: list[Attribution] = field(default_factory=list)
     blocks: list[SampleBlock] = field(default_factory=list)
     truncated: set[int] = field(default_factory=set)
+    # plain lines a format prints (a loader's printf): program scenario -> line -> text
+    printed: dict[str, dict[int, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
 
@@ -51,7 +55,8 @@ def check_document(document: Document, programs: Sequence[Program], label: str) 
     for block in check.blocks:
         _check_formats(check, block)
     _check_images(check)
-    if not any(block.samples for block in check.blocks):
+    shown = _check_other_lines(check)
+    if not any(block.samples for block in check.blocks) and not shown:
         line = check.document.codes[0].line if check.document.codes else 1
         check.findings.append(Finding(label, line, "no-sample",
                                       "the document shows no output sample as text: nothing "
@@ -160,6 +165,34 @@ def _unproducible(label: str, sample: SampleLine, formats: Sequence[Format],
                    f"documented `{sample.message.strip()}`: no format string in "
                    f"{program.directory.name}/ prints it; closest: \"{best.text}\" "
                    f"({program.directory.name}/{best.where})")
+
+
+def _check_other_lines(check: DocCheck) -> bool:
+    """A verdict for every other documented output line (see other_lines.py); whether
+    one of them is the program's output (confirmed, or a sample the lab cannot read)."""
+    program_output = False
+    shown = {a.code.line for a in check.attributions if a.source is not None or a.skipped}
+    for code in check.document.codes:
+        if code.line in shown or looks_like_code(code):
+            continue
+        judged = {f.line for f in check.findings} | {c.line for c in check.confirmations}
+        found, ok, printed = judge_other_lines(check.label, code, check.programs, judged)
+        check.findings += found
+        check.confirmations += ok
+        program = _program_of_samples(check, code)
+        if printed and _runs_loader(code, program):
+            check.printed.setdefault(program.scenario, {}).update(printed)
+        program_output = program_output or bool(ok) or any(
+            f.kind in ("unparsable-sample", "unproducible") for f in found)
+    return program_output
+
+
+def _runs_loader(code: Code, program: Program) -> bool:
+    """Whether the block's command is the scenario's loader, whose output a run
+    captures (a target program the workload runs prints elsewhere)."""
+    prompts = [PROMPT.sub("", line, count=1) for line in code.lines if PROMPT.match(line)]
+    loader = command_name(program.loader)
+    return bool(prompts) and bool(loader) and all(command_name(p) == loader for p in prompts)
 
 
 def _check_images(check: DocCheck) -> None:

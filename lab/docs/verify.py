@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lab.docs.attribution import attribute, names_in
+from lab.docs.code_block import compare, shown
 from lab.docs.markdown import Document, read_document
-from lab.docs.output import OutputCheck, match_samples
+from lab.docs.output import OutputCheck, match_printed, match_samples
 from lab.docs.program import DOCUMENT_NAME, program_of
 from lab.docs.samples import parse_lines
 from lab.docs.static_check import DocCheck, check_document
@@ -71,14 +72,20 @@ def run_check(check: DocCheck, outcomes: Mapping[str, Outcome]) -> OutputCheck:
     total = OutputCheck()
     for program in check.programs:
         outcome = outcomes.get(program.scenario)
-        samples = [s for b in check.blocks if b.program is program for s in b.samples]
-        if outcome is None or not samples or not _ran(outcome):
+        if outcome is None or not _ran(outcome):
             continue
-        result = match_samples(check.label, samples, outcome.capture, outcome.records,
-                               program.record_programs, check.truncated)
-        total.findings += result.findings
-        total.confirmations += result.confirmations
-        total.counterparts.update(result.counterparts)
+        samples = [s for b in check.blocks if b.program is program for s in b.samples]
+        printed = check.printed.get(program.scenario, {})
+        results = [match_samples(check.label, samples, outcome.capture, outcome.records,
+                                 program.record_programs, check.truncated)] if samples else []
+        # the loader's output is captured, and the document is the lab's own: a chapter's
+        # sample shows its author's ports, paths and timings, which no run repeats
+        if printed and program.capture == "output" and not program.series:
+            results.append(match_printed(check.label, printed, outcome.capture))
+        for result in results:
+            total.findings += result.findings
+            total.confirmations += result.confirmations
+            total.counterparts.update(result.counterparts)
     return total
 
 
@@ -108,17 +115,32 @@ def merge(static: Sequence[Finding], run: Sequence[Finding]) -> list[Finding]:
 def guess_scenarios(document: Document, scenarios: Sequence[Scenario],
                     project: Path) -> list[Scenario]:
     """The scenarios whose program files the document shows (for a document outside
-    the project, such as a published tutorial)."""
+    the project, such as a published tutorial). A tutorial the document names (a
+    file name, a command, a caption) or one of whose files a block shows, white
+    space and gaps aside, is chosen; one that only resembles a block (a program
+    much like another, such as fentry and kprobe on the same function) is not:
+    with no tutorial chosen, the error lists the candidates and why."""
     programs = [program_of(s, project, document.path) for s in scenarios]
-    shown = set()
+    chosen: set[str] = set()
+    resembling: dict[str, list[str]] = {}
     for attribution in attribute(document, programs):
-        if attribution.program is not None and attribution.source is not None:
-            shown.add(attribution.program.scenario)
+        program, source = attribution.program, attribution.source
+        if program is not None and source is not None:
+            found, _ = compare(shown(str(document.path), attribution.code.first,
+                                     attribution.code.content), attribution.label, source.text)
+            if attribution.how != "content" or not any(f.kind == "code-drift" for f in found):
+                chosen.add(program.scenario)
+            else:
+                resembling.setdefault(program.scenario, []).append(
+                    f"the block at line {attribution.code.line} resembles {attribution.label} "
+                    "but differs from it")
         elif attribution.samples:  # a sample block that runs a program's file
-            shown |= {p.scenario for p, _ in names_in(attribution.code.content, programs)}
-    chosen = [s for s in scenarios if s.name in shown]
+            chosen |= {p.scenario for p, _ in names_in(attribution.code.content, programs)}
+    if not chosen and resembling:
+        why = "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in resembling.items())
+        raise LabError(f"{document.path}: cannot tell which tutorial it shows ({why}); "
+                       f"name it with --scenario (candidates: {', '.join(resembling)})")
     if not chosen:
         raise LabError(f"{document.path}: shows no file of any tutorial's program; "
                        "name one with --scenario")
-    return chosen
-
+    return [s for s in scenarios if s.name in chosen]

@@ -3,7 +3,9 @@
 A finding names the document and line it is about, so every report can cite
 `README.md:145`. Errors are drift (the document shows what the program does
 not do); warnings are true but do not make the document wrong (a truncated
-sample, an image nobody can check); notes are for the reader of the report.
+sample, an image nobody can check, a sample the lab cannot read); notes are
+for the reader of the report (white space or an excerpt's gaps, which the
+reader does not see as a difference; a line only a run can check).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ KINDS = {
     "unmatched-block": WARNING,  # a code block that shows no file of the program
     "truncated": WARNING,      # a sample line cut at a terminal's width: matched as a prefix
     "not-checkable": WARNING,  # output shown only as an image
+    "unparsable-sample": WARNING,  # a documented output line the lab cannot read
+    "code-whitespace": NOTE,   # a block equals its file but for tabs, indentation, spacing
+    "code-excerpt": NOTE,      # a block shows its file's lines in order, some left out
+    "not-static": NOTE,        # a documented output line only a run can check (the reason)
     "no-sample": NOTE,         # the document shows no output sample at all
 }
 

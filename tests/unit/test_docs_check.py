@@ -8,7 +8,7 @@ from pathlib import Path
 from docs_tutorial import DOCUMENT, PROGRAM, SAMPLE, line_of, make_tutorial
 
 from lab.docs.verify import own_check, static_findings
-from lab.verdicts.findings import ERROR, Finding, drifts
+from lab.verdicts.findings import ERROR, NOTE, Finding, drifts
 
 
 def findings_for(root: Path, document: str, program: str = PROGRAM) -> list[Finding]:
@@ -71,7 +71,9 @@ def test_a_bytes_repr_without_its_closing_quote_is_truncated(tmp_path: Path) -> 
              "125.308890000      b'rm'            269    b'EXIT: pid = 269, ret")
     document = DOCUMENT.replace(SAMPLE, table)
     found = findings_for(tmp_path, document)
-    assert kinds(found) == [("truncated", line_of(document, "b'rm'"))]
+    # the program prints no header: only a run can check it
+    assert kinds(found) == [("not-static", line_of(document, "TIME(s)")),
+                            ("truncated", line_of(document, "b'rm'"))]
 
 
 def test_output_shown_only_as_an_image_is_not_checkable(tmp_path: Path) -> None:
@@ -120,3 +122,50 @@ def test_findings_serialise_with_file_line_and_severity(tmp_path: Path) -> None:
     assert record["file"] == "bpf/demo/README.md" and record["line"] == finding.line
     assert record["kind"] == "code-drift" and record["severity"] == "error"
     assert finding.text().startswith(f"bpf/demo/README.md:{finding.line}: error: [code-drift]")
+
+
+def test_a_block_that_differs_only_in_white_space_is_a_note_not_drift(tmp_path: Path) -> None:
+    tabbed = PROGRAM.replace("    ", "\t")
+    document = DOCUMENT.replace(PROGRAM, tabbed)
+    found = findings_for(tmp_path, document)
+    assert kinds(found) == [("code-whitespace", line_of(document, "{") + 1)]
+    assert found[0].severity == NOTE and "tabs against spaces" in found[0].message
+    assert not drifts(found)
+
+
+def test_a_real_change_in_a_re_indented_block_is_drift_at_its_own_line(tmp_path: Path) -> None:
+    changed = PROGRAM.replace("    ", "\t").replace('"EXIT: pid', '"LEAVE: pid')
+    document = DOCUMENT.replace(PROGRAM, changed)
+    found = [f for f in findings_for(tmp_path, document) if f.kind == "code-drift"]
+    assert [f.line for f in found] == [line_of(document, '"LEAVE: pid')]
+    assert "1 line(s) the file does not have" in found[0].message
+    assert found[0].detail.count("\n+\t") == 1  # the re-indented lines are not in the diff
+
+
+def test_an_excerpt_with_lines_left_out_is_a_note_saying_what_was_left_out(
+        tmp_path: Path) -> None:
+    lines = PROGRAM.splitlines()
+    gapped = [line for line in lines[4:19] if "pid_t pid" not in line]   # both probes, no pid
+    marked = [*lines[4:8], "    // ...", *lines[9:11]]                  # one line elided
+    document = DOCUMENT.replace("## Build", "Then:\n\n```c\n" + "\n".join(gapped) +
+                                "\n```\n\nand\n\n```c\n" + "\n".join(marked) + "\n```\n\n## Build")
+    found = [f for f in findings_for(tmp_path, document) if f.kind.startswith("code-")]
+    first, second = line_of(document, "```c", 1) + 1, line_of(document, "```c", 2) + 1
+    assert kinds(found) == [("code-excerpt", first), ("code-excerpt", second)]
+    assert "2 of its lines left out without a mark" in found[0].message
+    assert "`pid_t pid = bpf_get_current_pid_tgid() >> 32;`" in found[0].message
+    assert "marked with `...`" in found[1].message
+    assert all(f.severity == NOTE for f in found)
+
+
+def test_a_one_line_block_with_a_comment_in_the_reader_s_language_is_attributed(
+        tmp_path: Path) -> None:
+    line = '    bpf_printk("EXIT: pid = %d, ret = %ld\\n", pid, ret); // 終了を表示する'
+    document = DOCUMENT + f"\n## Notes\n\nThen:\n\n```\n{line}\n```\n"
+    scenario, project = make_tutorial(tmp_path, document)
+    check = own_check(scenario, project)
+    assert check is not None
+    block = line_of(document, "終了")
+    assert [a.label for a in check.attributions if a.code.first == block] == ["demo/demo.bpf.c"]
+    assert kinds(check.findings) == [("code-whitespace", block)]
+    assert "a comment after the code" in check.findings[0].message

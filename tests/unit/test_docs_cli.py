@@ -52,3 +52,22 @@ def test_extract_writes_the_program_from_its_document(project: Path, tmp_path: P
     assert main(["docs", "extract", str(project / "bpf" / "demo" / "README.md"),
                  "--out", str(out)]) == 0
     assert (out / "demo.bpf.c").read_text() == PROGRAM
+
+
+def test_a_document_that_only_resembles_a_tutorial_asks_for_the_scenario(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # an fentry program on the same function: much like the kprobe one, not it
+    fentry = PROGRAM.replace('SEC("kprobe/do_unlinkat")', 'SEC("fentry/do_unlinkat")') \
+        .replace("int BPF_KPROBE(enter, int dfd, struct filename *name)",
+                 "int BPF_PROG(enter, int dfd, struct filename *name)") \
+        .replace('SEC("kretprobe/do_unlinkat")', 'SEC("fexit/do_unlinkat")') \
+        .replace("int BPF_KRETPROBE(leave, long ret)",
+                 "int BPF_PROG(leave, int dfd, struct filename *name, long ret)")
+    other = tmp_path / "fentry.md"
+    other.write_text("# fentry\n\n```c\n" + fentry + "```\n")
+    assert main(["docs", "check", str(other)]) == 1
+    out, err = capsys.readouterr()
+    assert "==" not in out  # nothing was checked against a guess
+    assert "cannot tell which tutorial" in err and "candidates: demo" in err
+    assert "resembles demo/demo.bpf.c" in err
+    assert main(["docs", "check", str(other), "--scenario", "demo"]) == 1
