@@ -207,10 +207,38 @@ def _best_region(block: Sequence[str], file: Sequence[str]) -> tuple[int, list[s
     matcher = SequenceMatcher(None, file_keys, keys, autojunk=False)
     hits = [m for m in matcher.get_matching_blocks() if m.size >= TELLING_RUN or any(
         len(k) >= TELLING_LINE for k in file_keys[m.a:m.a + m.size])]
-    if not hits:
-        return 0, list(file)
+    if not hits:  # every line changed: the run of the file's lines it is most like
+        start = _most_like(block, file)
+        return start, list(file[start:start + len(block)])
     low, high = hits[0].a, hits[-1].a + hits[-1].size
     return low, list(file[low:high])
+
+
+def _most_like(block: Sequence[str], file: Sequence[str]) -> int:
+    """Where the run of len(block) file lines most like the block (characters, white
+    space aside) starts; the first of the best. Windows are scored in order of a
+    cheap upper bound of their score (quick_ratio >= ratio), stopping once none
+    can win: the same window as scoring each in turn, in a fraction of the time."""
+    size = len(block)
+    windows = ["\n".join(line.strip() for line in file[start:start + size])
+               for start in range(max(1, len(file) - size + 1))]
+    matcher = SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2("\n".join(line.strip() for line in block))
+    bounds = []
+    for start, window in enumerate(windows):
+        matcher.set_seq1(window)
+        bounds.append((matcher.quick_ratio(), start))
+    best, best_score = 0, -1.0
+    for bound, start in sorted(bounds, key=lambda found: (-found[0], found[1])):
+        if bound < best_score:
+            break
+        if bound == best_score and start > best:
+            continue
+        matcher.set_seq1(windows[start])
+        score = matcher.ratio()
+        if score > best_score or (score == best_score and start < best):
+            best, best_score = start, score
+    return best
 
 
 class _Keyed(str):
