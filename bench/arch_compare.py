@@ -34,6 +34,7 @@ from measured import BenchError, LabRun
 from lab import interrupts
 from lab.arches import ARM64, target_name
 from lab.errors import LabError
+from lab.guestvm.session import prepare
 from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.outcome import Outcome
@@ -138,8 +139,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except LabError as error:
         raise BenchError(str(error)) from error
     command = "python bench/arch_compare.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    accel = ", ".join(f"{target} under {prepare(settings, target).accel.accel}"
+                      for target in targets)  # cached by now: no probe, no build
     generated = render(runs, cells, scenarios, command,
-                       f"both emulated (TCG), {time.monotonic() - began:.0f} s in all")
+                       f"{accel}, {time.monotonic() - began:.0f} s in all")
     write(args.output or settings.project / "BENCHMARKS.md", generated)
     print(generated)
 
