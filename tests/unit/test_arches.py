@@ -206,3 +206,21 @@ def test_a_build_sees_the_kernels_name_of_its_architecture(tmp_path: Path) -> No
     done = subprocess.run(["sh", "-c", clean_bash("-c 'echo arch=$LAB_TARGET_ARCH'")],
                           capture_output=True, text=True, check=True, cwd=tmp_path)
     assert done.stdout.strip() == "arch=x86"
+
+
+@pytest.mark.skipif(not ON_X86, reason="arm64 is foreign only off arm64")
+def test_the_doctor_checks_qemu_aarch64_in_binfmt_misc_and_says_how_to_turn_it_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = tmp_path / "binfmt_misc" / "qemu-aarch64"
+    monkeypatch.setattr(doctor, "AARCH64_BINFMT", entry)
+    monkeypatch.setattr(doctor, "missing", lambda wanted=None: [])  # every package present
+    with pytest.raises(LabError, match="as root:\n  mount -t binfmt_misc .* && "
+                                       "update-binfmts --enable qemu-aarch64"):
+        doctor.doctor(install=False, arches=["arm64"])
+    entry.parent.mkdir()
+    (entry.parent / "register").touch()  # mounted: enabling is all that is left
+    with pytest.raises(LabError, match="as root:\n  update-binfmts --enable qemu-aarch64$"):
+        doctor.doctor(install=False, arches=["arm64"])
+    entry.write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\n")
+    doctor.doctor(install=False, arches=["arm64"])
+    doctor.doctor(install=False, arches=["x86_64"])  # not asked for: not looked at
