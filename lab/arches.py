@@ -23,7 +23,6 @@ class Arch:
     name: str  # the lab's: targets, reports, `--arch`
     debian: str  # package names, mmdebstrap's and vng's --arch
     machine: str  # uname -m, as platform.machine() says it
-    bpf: str  # the kernel's ARCH, as -D__TARGET_ARCH_<bpf> and Makefiles want it
     qemu: str  # the emulator virtme-ng runs
     virtio: str  # QEMU's virtio device suffix: PCI on x86_64, MMIO on the arm64 virt board
     console: str  # the serial console the kernel writes to
@@ -33,8 +32,8 @@ class Arch:
         return f"virtio-{kind}-{self.virtio}"
 
 
-X86_64 = Arch("x86_64", "amd64", "x86_64", "x86", "qemu-system-x86_64", "pci", "ttyS0")
-ARM64 = Arch("arm64", "arm64", "aarch64", "arm64", "qemu-system-aarch64", "device", "ttyAMA0")
+X86_64 = Arch("x86_64", "amd64", "x86_64", "qemu-system-x86_64", "pci", "ttyS0")
+ARM64 = Arch("arm64", "arm64", "aarch64", "qemu-system-aarch64", "device", "ttyAMA0")
 ARCHES = {arch.name: arch for arch in (X86_64, ARM64)}
 DEFAULT_ARCH = X86_64
 
@@ -70,3 +69,9 @@ def host_arch() -> Arch | None:
     """The architecture this machine runs natively (KVM is possible only there)."""
     machine = platform.machine()
     return next((arch for arch in ARCHES.values() if arch.machine == machine), None)
+
+
+def foreign(arch: Arch) -> bool:
+    """Whether a guest of arch is emulated here: no KVM, and virtme-ng needs
+    `--arch` and a busybox of the guest's own."""
+    return arch != host_arch()

@@ -186,10 +186,11 @@ def _kernels_fetch(args: argparse.Namespace, settings: Settings) -> None:
 def _rootfs_build(args: argparse.Namespace, settings: Settings) -> None:
     userlands = find_userlands(settings.recipe_file)
     scenarios = load_scenarios(settings.scenarios_dir, load_catalog(settings.catalog_file).keys())
+    locked = load_lock(settings.lock_file).values()
     for userland, arch in product(userlands.chosen(args.userlands, scenarios),
                                   arches_named(args.arch)):
         recipe = userlands.recipe(userland, arch.name)
-        kernels = [k for k in load_lock(settings.lock_file).values() if k.arch == arch.name]
+        kernels = [kernel for kernel in locked if kernel.arch == arch.name]
         if args.list:
             root, problem = cached_rootfs(settings.cache, recipe, kernels, scenarios)
             state = "built" if problem is None else f"to be built: {problem}"

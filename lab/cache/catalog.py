@@ -96,14 +96,19 @@ def load_catalog(path: Path) -> dict[str, KernelLine]:
     if not isinstance(lines, dict) or not lines:
         raise LabError(f"{path}: needs at least one [lines.\"X.Y\"] table")
     default_arches = data.get("arches", [DEFAULT_ARCH.name])
+    _arches(path, default_arches, "arches")
+    arches_of: dict[str, list[Arch]] = {}
+    for line, entry in lines.items():
+        _check_line_name(path, line)
+        missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
+        if missing:
+            raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
+        arches_of[line] = _arches(path, entry.get("arches", default_arches), f"{line}'s arches")
+    every = {arch for arches in arches_of.values() for arch in arches}
     catalog: dict[str, KernelLine] = {}
-    for arch in _all_arches(path, lines, default_arches):
+    for arch in sorted(every, key=lambda arch: (arch != DEFAULT_ARCH, arch.name)):
         for line, entry in lines.items():
-            _check_line_name(path, line)
-            missing = {"suite", "image", "release", "boot", "headers"} - set(entry)
-            if missing:
-                raise LabError(f"{path}: line {line} lacks {', '.join(sorted(missing))}")
-            if arch in _arches(path, entry.get("arches", default_arches), f"{line}'s arches"):
+            if arch in arches_of[line]:
                 target = _kernel_line(line, entry, arch)
                 _check_line_name(path, target.line)
                 catalog[target.line] = target
@@ -117,13 +122,6 @@ def _arches(path: Path, names: object, where: str) -> list[Arch]:
         return [arch_named(str(name)) for name in names]
     except LabError as error:
         raise LabError(f"{path}: {where}: {error}") from error
-
-
-def _all_arches(path: Path, lines: dict[str, Any], default: object) -> list[Arch]:
-    found = _arches(path, default, "arches")
-    for line, entry in lines.items():
-        found += _arches(path, entry.get("arches", default), f"{line}'s arches")
-    return sorted(set(found), key=lambda arch: (arch != DEFAULT_ARCH, arch.name))
 
 
 def _kernel_line(line: str, entry: dict[str, Any], arch: Arch) -> KernelLine:

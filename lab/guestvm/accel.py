@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.arches import DEFAULT_ARCH, Arch, host_arch
+from lab.arches import DEFAULT_ARCH, Arch, foreign
 
 PROBE_TIMEOUT_S = 20.0
 KVM_CPU = "host,topoext=on"  # what virtme-ng passes under KVM on x86_64
@@ -87,7 +87,7 @@ def choose_accel(requested: str, image: Path, cache: Path,
                  arch: Arch = DEFAULT_ARCH) -> AccelChoice:
     """LAB_ACCEL=kvm|tcg wins; a guest of another architecture than the host's is
     emulated; auto probes once per host boot and architecture and says what it chose."""
-    if arch != host_arch():
+    if foreign(arch):
         return AccelChoice("tcg", f"an {arch.name} guest on a {platform.machine()} host "
                                   "is emulated (KVM runs only the host's architecture)")
     if requested in ("kvm", "tcg"):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.arches import DEFAULT_ARCH, Arch, host_arch
+from lab.arches import DEFAULT_ARCH, Arch, foreign
 from lab.cache.apt_sources import debian_mirror
 from lab.cache.boot_image import BootImage, boot_image
 from lab.cache.build_cache import BuildCache, toolchain_digest
@@ -169,8 +169,8 @@ def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
         extra_append=extra_append,
         share_limit=share_limit,
         arch=prepared.kernel.architecture,
-        busybox=(None if prepared.kernel.architecture == host_arch()
-                 else root.rootfs / FOREIGN_BUSYBOX),
+        busybox=(root.rootfs / FOREIGN_BUSYBOX if foreign(prepared.kernel.architecture)
+                 else None),
     )
 
 

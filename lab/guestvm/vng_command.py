@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import platform
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.arches import DEFAULT_ARCH, Arch
+from lab.arches import DEFAULT_ARCH, Arch, foreign
 from lab.cache import root_image
 from lab.errors import LabError
 from lab.settings import DEFAULT_SHARE_LIMIT
@@ -88,7 +87,7 @@ def vng_command(spec: GuestSpec, extra: Sequence[str] = ()) -> list[str]:
         "--memory", spec.memory,
         "--rodir", f"/usr/lib/modules/{spec.release}={spec.modules}",
     ]
-    if spec.arch.machine != platform.machine():
+    if foreign(spec.arch):
         command += ["--arch", spec.arch.debian]  # vng names them as Debian does
     if spec.busybox is not None:
         command += ["--busybox", str(spec.busybox)]
