@@ -31,9 +31,10 @@ from lab.guestvm.flavor import in_flavor_order
 from lab.guestvm.session import KernelLab, guest_spec, prepare
 from lab.guestvm.vng_command import vng_command
 from lab.kernel_choice import KernelArgument, parse_kernels
-from lab.matrix import default_jobs, merge_files, run_matrix
+from lab.matrix import merge_files, run_matrix
 from lab.scenario import Scenario, chosen_scenarios, load_scenarios
 from lab.scenario.series import chosen_series
+from lab.schedule import AUTO, parse_jobs
 from lab.settings import Settings
 from lab.verdicts.expectation import Recorded
 from lab.verdicts.matrix_report import markdown
@@ -60,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         interrupts.restore(previous)
+
+
+def _jobs(value: str) -> int:
+    """--jobs: auto or a count (lab.schedule), as an argparse type."""
+    try:
+        return parse_jobs(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
@@ -123,8 +132,9 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
     matrix.add_argument("--arch", action="append", default=[], metavar="ARCH",
                         help="the architectures of the default lines (repeat or "
                              f"comma-separate: {', '.join(ARCHES)}; default: x86_64)")
-    matrix.add_argument("--jobs", type=int, default=default_jobs(),
-                        help="lines run at once (default: one per core)")
+    matrix.add_argument("--jobs", type=_jobs, default=AUTO, metavar="N|auto",
+                        help="lines run at once (default: auto, one per core; the matrix "
+                             "says what it chose and why)")
     matrix.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="only these tutorials (repeat or comma-separate; default: all)")
     matrix.add_argument("--series", action="append", default=[], metavar="NAME",
@@ -246,7 +256,7 @@ def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     scenarios = chosen_series(chosen_scenarios(load_scenarios(settings.scenarios_dir,
                                                               catalog.keys()), args.scenario),
                               args.series)
-    cells = run_matrix(settings, kernels, max(1, args.jobs),
+    cells = run_matrix(settings, kernels, args.jobs,
                        [s.name for s in scenarios] if args.scenario or args.series else ())
     print(markdown(cells))
     expected_cells = len(kernels) * len(scenarios)

@@ -26,6 +26,7 @@ from lab import interrupts
 from lab.cache.catalog import LockedKernel
 from lab.errors import LabError
 from lab.guestvm.session import prepare_every_userland
+from lab.schedule import AUTO, Schedule, plan
 from lab.settings import Settings
 from lab.verdicts.matrix_report import column_path, merge, read_json, write_reports
 from lab.verdicts.verdict import Cell
@@ -33,13 +34,22 @@ from lab.verdicts.verdict import Cell
 WAKE_S = 0.2  # how often the main thread wakes to run a pending signal handler
 
 
-def default_jobs() -> int:
-    """One line per core. A guest keeps about one core busy (the lab drives it one
-    step at a time; its second vCPU mostly idles), so one line per core keeps
-    the machine busy without the guests slowing each other. Measured on 2 cores
-    under TCG, the five seed tutorials on four lines: 290 s one line at a time,
-    205 s two at a time, 217 s four at a time."""
-    return max(1, os.cpu_count() or 1)
+def schedule(settings: Settings, lines: Sequence[str], jobs: int = AUTO,
+             scenarios: Sequence[str] = ()) -> Schedule:
+    """This machine's schedule for these lines (lab.schedule), longest first by the
+    times of the last report in the output directory (of these tutorials only,
+    when the run names some)."""
+    last = settings.output / "lab-report.json"
+    seconds: dict[str, float] = {}
+    try:
+        cells = read_json([last]) if last.exists() else []
+    except LabError:
+        cells = []  # not a report of ours: no times, catalog order
+    for cell in cells:
+        if not scenarios or cell.tutorial in scenarios:
+            seconds[cell.kernel] = seconds.get(cell.kernel, 0.0) + sum(cell.timings.values())
+    return plan(os.cpu_count() or 1, lines, jobs, settings.guest_cpus, seconds,
+                f"{last}" if seconds else "")
 
 
 def pytest_command(settings: Settings, line: str, scenarios: Sequence[str] = ()) -> list[str]:
@@ -95,7 +105,7 @@ class Children:
                     child.send_signal(signum)
 
 
-def run_matrix(settings: Settings, kernels: Sequence[LockedKernel], jobs: int,
+def run_matrix(settings: Settings, kernels: Sequence[LockedKernel], jobs: int = AUTO,
                scenarios: Sequence[str] = ()) -> list[Cell]:
     """Prepare every line first (downloads and the roots of every userland the
     scenarios use are built once, not by each line's child in turn), then run the
@@ -105,16 +115,19 @@ def run_matrix(settings: Settings, kernels: Sequence[LockedKernel], jobs: int,
     for kernel in kernels:
         prepare_every_userland(settings, kernel)
     lines = [kernel.line for kernel in kernels]
+    chosen = schedule(settings, lines, jobs, scenarios)
+    print(f"lab matrix: {chosen.describe()}", file=sys.stderr, flush=True)
     columns = [column_path(settings.output, line) for line in lines]
     for column in columns:
         column.unlink(missing_ok=True)
     children = Children()
     previous = interrupts.install(children.forward)
+    environment = child_environment(settings, chosen)
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_line, settings, line, children, scenarios)
-                       for line in lines]
-            codes = _results(futures)
+        with ThreadPoolExecutor(max_workers=chosen.jobs) as pool:
+            started = {line: pool.submit(_run_line, settings, line, children, environment,
+                                         scenarios) for line in chosen.lines}
+            codes = _results([started[line] for line in lines])
     finally:
         interrupts.restore(previous)
     for line, code in zip(lines, codes, strict=True):
@@ -147,7 +160,7 @@ def _merge_columns(settings: Settings, lines: Sequence[str], columns: list[Path]
     return cells
 
 
-def _run_line(settings: Settings, line: str, children: Children,
+def _run_line(settings: Settings, line: str, children: Children, environment: dict[str, str],
               scenarios: Sequence[str] = ()) -> int | None:
     if children.stopped_by is not None:
         return None
@@ -156,15 +169,21 @@ def _run_line(settings: Settings, line: str, children: Children,
     print(f"kernel {line}: running (log: {log})", file=sys.stderr, flush=True)
     with open(log, "w") as out:
         return children.run(pytest_command(settings, line, scenarios), out, settings.project,
-                            child_environment(settings))
+                            environment)
 
 
-def child_environment(settings: Settings) -> dict[str, str]:
+def child_environment(settings: Settings, chosen: Schedule | None = None) -> dict[str, str]:
     """The children's environment names the matrix's own project, output and cache:
     they run in the project directory, where a relative LAB_OUTPUT_DIR the user
-    gave would mean another place, and their columns would not be found."""
-    return {**os.environ, "LAB_PROJECT_DIR": str(settings.project),
-            "LAB_OUTPUT_DIR": str(settings.output), "LAB_CACHE_DIR": str(settings.cache)}
+    gave would mean another place, and their columns would not be found. It
+    carries the schedule's vCPUs, unless the user set them."""
+    environment = {**os.environ, "LAB_PROJECT_DIR": str(settings.project),
+                   "LAB_OUTPUT_DIR": str(settings.output), "LAB_CACHE_DIR": str(settings.cache)}
+    if chosen is not None and not os.environ.get("LAB_RUN_CPUS", "").strip():
+        environment["LAB_GUEST_CPUS"] = str(chosen.guest_cpus)
+        if chosen.run_cpus:
+            environment["LAB_RUN_CPUS"] = str(chosen.run_cpus)
+    return environment
 
 
 def merge_files(paths: Sequence[Path], output: Path) -> str:

@@ -20,6 +20,7 @@ ACCEL_CHOICES = ("auto", "kvm", "tcg")
 # build tars (at most 256 MiB each) and what a tutorial leaves, with room to spare.
 DEFAULT_SHARE_LIMIT = 1 << 30
 MIN_SHARE_LIMIT = 16 << 20
+DEFAULT_GUEST_CPUS = 2  # builds ahead run one per vCPU (lab.guestvm.prebuild)
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -93,6 +94,21 @@ def parse_share_limit(value: str) -> int:
     return limit
 
 
+MAX_GUEST_CPUS = 64
+
+
+def parse_cpus(name: str, value: str, default: int, least: int = 1) -> int:
+    """LAB_GUEST_CPUS / LAB_RUN_CPUS: a count of vCPUs, least to MAX_GUEST_CPUS
+    (LAB_RUN_CPUS=0: keep them all); empty: default."""
+    text = value.strip()
+    if not text:
+        return default
+    if not text.isdigit() or not least <= int(text) <= MAX_GUEST_CPUS:
+        raise LabError(f"{name}={value!r}: say a number of vCPUs from {least} to "
+                       f"{MAX_GUEST_CPUS}")
+    return int(text)
+
+
 def parse_switch(name: str, value: str) -> bool:
     """A yes/no variable: 1/yes/on/true or 0/no/off/false."""
     choice = value.strip().lower()
@@ -114,6 +130,8 @@ class Settings:
     guest_append: tuple[str, ...] = ()
     build_cache: bool = True  # LAB_BUILD_CACHE=0: build every tutorial, reuse nothing
     share_limit: int = DEFAULT_SHARE_LIMIT  # LAB_SHARE_LIMIT: bytes the guest may write; 0: any
+    guest_cpus: int = DEFAULT_GUEST_CPUS  # LAB_GUEST_CPUS: the vCPUs a guest boots with
+    run_cpus: int = 0  # LAB_RUN_CPUS: vCPUs left online once builds ahead are done; 0: all
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
@@ -129,6 +147,9 @@ class Settings:
             guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
             build_cache=parse_switch("LAB_BUILD_CACHE", environ.get("LAB_BUILD_CACHE", "1")),
             share_limit=parse_share_limit(environ.get("LAB_SHARE_LIMIT") or "1G"),
+            guest_cpus=parse_cpus("LAB_GUEST_CPUS", environ.get("LAB_GUEST_CPUS", ""),
+                                  DEFAULT_GUEST_CPUS),
+            run_cpus=parse_cpus("LAB_RUN_CPUS", environ.get("LAB_RUN_CPUS", ""), 0, least=0),
         )
 
     @property

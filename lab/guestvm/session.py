@@ -40,7 +40,7 @@ from lab.guestvm.workspace import share_dirs
 from lab.kernel_choice import choose_kernel
 from lab.preflight import VM_OPTIONS, describe_missing, missing_options, parse_config
 from lab.scenario import Scenario, load_scenarios
-from lab.settings import DEFAULT_SHARE_LIMIT, Settings
+from lab.settings import DEFAULT_GUEST_CPUS, DEFAULT_SHARE_LIMIT, Settings
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.stage import Stage
 
@@ -154,7 +154,8 @@ def kernel_to_boot(accel: str, build: KernelBuild, cache: Path,
 
 def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
                extra_append: tuple[str, ...] = (),
-               share_limit: int = DEFAULT_SHARE_LIMIT, root: GuestRoot | None = None) -> GuestSpec:
+               share_limit: int = DEFAULT_SHARE_LIMIT, root: GuestRoot | None = None,
+               cpus: int = DEFAULT_GUEST_CPUS) -> GuestSpec:
     """How a guest of this line boots; root: the userland's (default: prepared.root)."""
     root = root or prepared.root
     return GuestSpec(
@@ -168,6 +169,7 @@ def guest_spec(prepared: Prepared, work_dir: Path, ro_dir: Path | None = None,
         ro_dir=ro_dir,
         extra_append=extra_append,
         share_limit=share_limit,
+        cpus=cpus,
         arch=prepared.kernel.architecture,
         busybox=(root.rootfs / FOREIGN_BUSYBOX if foreign(prepared.kernel.architecture)
                  else None),
@@ -215,6 +217,7 @@ class KernelLab:
         self._flavor: Flavor | None = None  # of the guest booted, or to be booted next
         self._roots: dict[str, GuestRoot] = {}  # the userlands' roots prepared so far
         self._unbootable: dict[Flavor, tuple[str, str]] = {}  # why, and the console
+        self._narrowed: BootedGuest | None = None  # the guest whose extra vCPUs are offline
 
     @property
     def accel(self) -> AccelChoice | None:
@@ -322,7 +325,7 @@ class KernelLab:
         share, ro = share_dirs(self.work_dir)
         spec = guest_spec(self.prepared, share, ro,
                           (*self.settings.guest_append, *self._flavor.kernel_cmdline),
-                          self.settings.share_limit, root)
+                          self.settings.share_limit, root, self.settings.guest_cpus)
         print(f"booting {self.prepared.kernel.release} ({self.prepared.accel.accel}, "
               f"{self._flavor.describe()})...", file=sys.stderr, flush=True)
         self._vm = self._boot_guest(spec, self.work_dir / "console.log")
@@ -387,7 +390,32 @@ class KernelLab:
             return self._named(self._boot_outcome(scenario))
         if switched and self._planned:
             self.prebuild(self._planned)
+        self._narrow()
         return self._named(self._runner.run(scenario, load_program=load_program))
+
+    def _narrow(self) -> None:
+        """Once the builds ahead are done, take the guest's extra vCPUs offline
+        (LAB_RUN_CPUS): guests that run side by side on few cores each keep one core
+        busy, and an emulated vCPU more slows them (lab.schedule). Once per boot; a
+        guest that refuses keeps its vCPUs (a slower run, not a wrong one)."""
+        vm = self._vm
+        keep = self.settings.run_cpus
+        if vm is None or not keep or keep >= vm.cpus or self._narrowed is vm:
+            return
+        self._narrowed = vm
+        offline = " ".join(f"/sys/devices/system/cpu/cpu{n}/online" for n in range(keep, vm.cpus))
+        try:
+            result = vm.run(f"(for f in {offline}; do echo 0 > $f || exit 1; done)", 30)
+            problem = "" if result.status == 0 else result.output
+        except GuestError as error:  # the scenario's own run finds the guest as it is
+            problem = str(error)
+        if problem:
+            print(f"kernel {self.line}: could not take vCPUs offline "
+                  f"({visible(problem[:200])}); running on all of them", file=sys.stderr,
+                  flush=True)
+        else:
+            print(f"kernel {self.line}: builds ahead done; {keep} of {vm.cpus} vCPUs left "
+                  "online", file=sys.stderr, flush=True)
 
     def _named(self, outcome: Outcome) -> Outcome:
         """The outcome with the userland its guest ran (and the toolchain it pins)."""

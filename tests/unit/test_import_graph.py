@@ -23,7 +23,7 @@ LAYERS: tuple[set[str], ...] = (
     {"lab.scenario"},                                        # the scenario model and reader
     {"lab.verdicts"},                                        # judging a run (pure logic)
     {"lab.doctor", "lab.settings", "lab.tree_removal", "lab.interrupts", "lab.guest_text",
-     "lab.names", "lab.arches"},
+     "lab.names", "lab.arches", "lab.schedule"},
     {"lab.errors"},
 )
 # Runs inside the guest, copied there as files: it imports nothing of the lab's
