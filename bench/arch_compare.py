@@ -103,12 +103,12 @@ def render(runs: dict[str, list[LabRun]], cells: dict[str, list[Cell]],
     return "\n".join(out) + "\n"
 
 
-def write(output: Path, generated: str) -> None:
+def write(output: Path, generated: str, begin: str = BEGIN, end: str = END) -> None:
     """Between the markers if the file has them, else appended to it."""
     text = output.read_text() if output.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + generated.rstrip("\n") + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + generated.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + generated
     output.write_text(text)

@@ -43,12 +43,13 @@ class Bare:
     share: Path  # /lab, read-write
     ro: Path  # /lab/ro, read-only
     accel: str
+    cpus: int = 2
 
 
-def bare_guest(prepared: Prepared, work: Path) -> Bare:
+def bare_guest(prepared: Prepared, work: Path, cpus: int = 2) -> Bare:
     share, ro = share_dirs(work)
     return Bare(prepared.build.image, prepared.build.modules, prepared.build.release,
-                prepared.rootfs, share, ro, prepared.accel.accel)
+                prepared.rootfs, share, ro, prepared.accel.accel, cpus)
 
 
 def bare_argv(bare: Bare, command: str) -> list[str]:
@@ -58,7 +59,7 @@ def bare_argv(bare: Bare, command: str) -> list[str]:
     vng_command(): the lab's own boot path and options must not speed up its
     baseline."""
     argv = ["vng", "--run", str(bare.image), "--root", str(bare.rootfs), "--force-9p",
-            "--cpus", "2", "--memory", "2G",
+            "--cpus", str(bare.cpus), "--memory", "2G",
             "--rodir", f"/usr/lib/modules/{bare.release}={bare.modules}",
             "--rwdir", f"/lab={bare.share}", "--rodir", f"/lab/ro={bare.ro}"]
     if bare.accel == "tcg":
@@ -122,10 +123,10 @@ def bare_boot(prepared: Prepared, work: Path) -> float:
 
 
 def bare_tutorials(settings: Settings, prepared: Prepared, scenarios: Sequence[Scenario],
-                   work: Path, script: Path = BARE_SCRIPT) -> BareRun:
+                   work: Path, script: Path = BARE_SCRIPT, cpus: int = 2) -> BareRun:
     """The script, the sources and the lab's ecli in the read-only share (not timed:
     a hand-written run has them in place), then one timed `vng --exec`."""
-    bare = bare_guest(prepared, work)
+    bare = bare_guest(prepared, work, cpus)
     for scenario in scenarios:
         shutil.copytree(settings.project / scenario.program, bare.ro / "src" / scenario.name)
     shutil.copy(script, bare.ro / "bare_tutorials.sh")

@@ -49,7 +49,7 @@ def schedule(settings: Settings, lines: Sequence[str], jobs: int = AUTO,
         if not scenarios or cell.tutorial in scenarios:
             seconds[cell.kernel] = seconds.get(cell.kernel, 0.0) + sum(cell.timings.values())
     return plan(os.cpu_count() or 1, lines, jobs, settings.guest_cpus, seconds,
-                f"{last}" if seconds else "")
+                f"{last}" if seconds else "", settings.run_cpus)
 
 
 def pytest_command(settings: Settings, line: str, scenarios: Sequence[str] = ()) -> list[str]:
@@ -176,13 +176,12 @@ def child_environment(settings: Settings, chosen: Schedule | None = None) -> dic
     """The children's environment names the matrix's own project, output and cache:
     they run in the project directory, where a relative LAB_OUTPUT_DIR the user
     gave would mean another place, and their columns would not be found. It
-    carries the schedule's vCPUs, unless the user set them."""
+    carries the schedule's vCPUs (which are the user's, where they set them)."""
     environment = {**os.environ, "LAB_PROJECT_DIR": str(settings.project),
                    "LAB_OUTPUT_DIR": str(settings.output), "LAB_CACHE_DIR": str(settings.cache)}
-    if chosen is not None and not os.environ.get("LAB_RUN_CPUS", "").strip():
+    if chosen is not None:
         environment["LAB_GUEST_CPUS"] = str(chosen.guest_cpus)
-        if chosen.run_cpus:
-            environment["LAB_RUN_CPUS"] = str(chosen.run_cpus)
+        environment["LAB_RUN_CPUS"] = str(chosen.run_cpus)
     return environment
 
 

@@ -2,12 +2,14 @@
 each guest has, and which line starts first. Pure: the caller counts the cores
 and reads the last run's times.
 
-Measured on 2 cores under TCG, the five seeds on four lines, two lines at once
-(BENCHMARKS.md, "Scheduling"): guests that each keep both vCPUs online while
-their tutorials run take longer than guests that take one offline once their
-builds ahead are done (an emulated vCPU costs the emulator even when it idles,
-and two guests of two vCPUs are four emulator threads on two cores). Builds
-ahead still get every vCPU: they run one build per vCPU.
+Guests x vCPUs stay within the cores. Measured on 2 cores under TCG, the five
+seeds on four lines, two lines at once, warm caches (BENCHMARKS.md,
+"Scheduling"): guests of one vCPU took 70-81 s; guests of two vCPUs that took
+one offline once their builds ahead were done, 87-90 s (booting a second vCPU
+alone costs about 4 s a boot when two emulators share two cores); guests that
+kept both, 108 s. A line that runs alone keeps two vCPUs: its builds ahead run
+one per vCPU. LAB_GUEST_CPUS and LAB_RUN_CPUS (vCPUs left online once the builds
+ahead are done) override the choice.
 
 Lines start longest first (by the last run's times), so the longest line is not
 the one left running alone at the end; a line with no time yet starts first,
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 AUTO = 0  # --jobs auto
+ALONE_CPUS = 2  # a guest that has the cores to itself: two builds ahead at once
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,31 @@ def parse_jobs(value: str) -> int:
     return int(text)
 
 
-def plan(cores: int, lines: Sequence[str], jobs: int = AUTO, guest_cpus: int = 2,
-         last_seconds: Mapping[str, float] | None = None, last_run: str = "") -> Schedule:
-    """The schedule of these lines on `cores` cores. jobs: AUTO or a count the user
-    chose; guest_cpus: what each guest boots with (LAB_GUEST_CPUS); last_seconds:
-    each line's total time in the last run (last_run says which), if known."""
+def plan(cores: int, lines: Sequence[str], jobs: int = AUTO, guest_cpus: int | None = None,
+         last_seconds: Mapping[str, float] | None = None, last_run: str = "",
+         run_cpus: int | None = None) -> Schedule:
+    """The schedule of these lines on `cores` cores. jobs: AUTO or the user's
+    count; guest_cpus, run_cpus: the user's LAB_GUEST_CPUS and LAB_RUN_CPUS (None:
+    the schedule chooses); last_seconds: each line's total time in the last run
+    (last_run says which), if known."""
     cores = max(1, cores)
     chosen = jobs if jobs != AUTO else max(1, min(len(lines), cores))
     why = [f"{chosen} line(s) at once on {cores} core(s)" + (
         " (one per core, at most one per line)" if jobs == AUTO else " (--jobs)")]
     share = max(1, cores // chosen)
-    run_cpus = share if share < guest_cpus else 0
-    if run_cpus:
-        why.append(f"each guest boots with {guest_cpus} vCPUs for its builds ahead, then keeps "
-                   f"{run_cpus} online while its tutorials run (guests x vCPUs <= cores)")
+    if guest_cpus is None:
+        guest_cpus = min(ALONE_CPUS, share)
+        why.append(f"each guest boots with {guest_cpus} vCPU(s) (guests x vCPUs <= cores)")
     else:
-        why.append(f"each guest keeps its {guest_cpus} vCPUs")
+        why.append(f"each guest boots with {guest_cpus} vCPU(s) (LAB_GUEST_CPUS)")
+    if run_cpus is not None:
+        run_cpus = run_cpus if run_cpus < guest_cpus else 0
+        if run_cpus:
+            why.append(f"and keeps {run_cpus} online once its builds ahead are done "
+                       "(LAB_RUN_CPUS)")
     order, said = longest_first(lines, last_seconds or {}, last_run)
     why.append(said)
-    return Schedule(chosen, guest_cpus, run_cpus, order, tuple(why))
+    return Schedule(chosen, guest_cpus, run_cpus or 0, order, tuple(why))
 
 
 def longest_first(lines: Sequence[str], seconds: Mapping[str, float],
@@ -73,7 +82,7 @@ def longest_first(lines: Sequence[str], seconds: Mapping[str, float],
     known = sorted((line for line in lines if line in seconds), key=lambda line: -seconds[line])
     order = (*unknown, *known)
     if not known:
-        return order, "lines in catalog order (no earlier run's times)"
+        return order, "lines in the order given (no earlier run's times)"
     timed = ", ".join(f"{line} {seconds[line]:.0f} s" for line in known)
     source = f" ({last_run})" if last_run else ""
     return order, f"longest line first by the last run's times{source}: {timed}"

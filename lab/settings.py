@@ -130,8 +130,12 @@ class Settings:
     guest_append: tuple[str, ...] = ()
     build_cache: bool = True  # LAB_BUILD_CACHE=0: build every tutorial, reuse nothing
     share_limit: int = DEFAULT_SHARE_LIMIT  # LAB_SHARE_LIMIT: bytes the guest may write; 0: any
-    guest_cpus: int = DEFAULT_GUEST_CPUS  # LAB_GUEST_CPUS: the vCPUs a guest boots with
-    run_cpus: int = 0  # LAB_RUN_CPUS: vCPUs left online once builds ahead are done; 0: all
+    # LAB_GUEST_CPUS: the vCPUs a guest boots with; None: unset (DEFAULT_GUEST_CPUS,
+    # unless `lab matrix` runs guests side by side: lab.schedule)
+    guest_cpus: int | None = None
+    # LAB_RUN_CPUS: vCPUs left online once builds ahead are done; 0: all; None: unset
+    # (all of them, unless `lab matrix` schedules fewer: lab.schedule)
+    run_cpus: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Settings:
@@ -147,9 +151,10 @@ class Settings:
             guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
             build_cache=parse_switch("LAB_BUILD_CACHE", environ.get("LAB_BUILD_CACHE", "1")),
             share_limit=parse_share_limit(environ.get("LAB_SHARE_LIMIT") or "1G"),
-            guest_cpus=parse_cpus("LAB_GUEST_CPUS", environ.get("LAB_GUEST_CPUS", ""),
-                                  DEFAULT_GUEST_CPUS),
-            run_cpus=parse_cpus("LAB_RUN_CPUS", environ.get("LAB_RUN_CPUS", ""), 0, least=0),
+            guest_cpus=(parse_cpus("LAB_GUEST_CPUS", environ["LAB_GUEST_CPUS"], 0)
+                        if environ.get("LAB_GUEST_CPUS", "").strip() else None),
+            run_cpus=(parse_cpus("LAB_RUN_CPUS", environ["LAB_RUN_CPUS"], 0, least=0)
+                      if environ.get("LAB_RUN_CPUS", "").strip() else None),
         )
 
     @property

@@ -325,7 +325,8 @@ class KernelLab:
         share, ro = share_dirs(self.work_dir)
         spec = guest_spec(self.prepared, share, ro,
                           (*self.settings.guest_append, *self._flavor.kernel_cmdline),
-                          self.settings.share_limit, root, self.settings.guest_cpus)
+                          self.settings.share_limit, root,
+                          self.settings.guest_cpus or DEFAULT_GUEST_CPUS)
         print(f"booting {self.prepared.kernel.release} ({self.prepared.accel.accel}, "
               f"{self._flavor.describe()})...", file=sys.stderr, flush=True)
         self._vm = self._boot_guest(spec, self.work_dir / "console.log")
@@ -399,7 +400,7 @@ class KernelLab:
         busy, and an emulated vCPU more slows them (lab.schedule). Once per boot; a
         guest that refuses keeps its vCPUs (a slower run, not a wrong one)."""
         vm = self._vm
-        keep = self.settings.run_cpus
+        keep = self.settings.run_cpus or 0
         if vm is None or not keep or keep >= vm.cpus or self._narrowed is vm:
             return
         self._narrowed = vm

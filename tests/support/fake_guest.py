@@ -311,12 +311,14 @@ def fake_guests(booted: list[FakeGuest]) -> Callable[[GuestSpec, Path], FakeGues
 
 
 def fake_session(where: Path, monkeypatch: pytest.MonkeyPatch, booted: list[FakeGuest],
-                 project: Path, build_cache: bool = True) -> KernelLab:
+                 project: Path, build_cache: bool = True,
+                 run_cpus: int | None = None, guest_cpus: int | None = None) -> KernelLab:
     """A session of the 6.1 line, prepared at once (prepared_line), whose guests are
     fakes kept in booted; output and cache under where."""
     monkeypatch.setattr(session, "prepare", lambda settings, line, *_: prepared_line(where))
     monkeypatch.setattr(session, "prepare_root",
                         lambda settings, userlands, userland, arch: fake_root(where, userland))
     settings = Settings(project=project, cache=where / "cache", output=where / "out",
-                        accel="tcg", build_cache=build_cache)
+                        accel="tcg", build_cache=build_cache, run_cpus=run_cpus,
+                        guest_cpus=guest_cpus)
     return KernelLab(settings, "6.1", boot_guest=fake_guests(booted))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_guest import FakeGuest, fake_session
+from fake_guest import Answer, FakeGuest, fake_session
 
 from lab.cache.build_cache import BuildCache, BuildInputs, SourceError, source_digests
 from lab.errors import GuestError
@@ -487,3 +487,66 @@ def test_a_seal_is_accepted_only_with_one_matching_digest_per_check_and_the_tar(
     assert seal.mismatch("\n".join(wrong_source), tar).startswith("source prog.c (./prog.c)")
     assert seal.mismatch("\n".join(printed), tar + b"\0") == \
         "the tar the host read is not the one the build wrote"
+
+
+OFFLINE = "/sys/devices/system/cpu/cpu1/online"
+
+
+def test_the_extra_vcpus_go_offline_after_the_builds_ahead_once_per_guest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    booted: list[FakeGuest] = []
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=1)
+    lab.start()
+    lab.prebuild([tutorial(tmp_path, "fails", "false")])
+    lab.run(tutorial(tmp_path, "first", "true"))
+    lab.run(tutorial(tmp_path, "second", "true"))
+
+    commands = booted[0].commands
+    offline = [i for i, command in enumerate(commands) if OFFLINE in command]
+    builds = [i for i, command in enumerate(commands) if "xargs -P 2" in command]
+    assert len(offline) == 1, "once per guest, not per scenario"
+    assert builds and builds[-1] < offline[0], "the builds ahead had both vCPUs"
+    assert "1 of 2 vCPUs left online" in capsys.readouterr().err
+
+    booted[0].alive = False  # a new guest boots with every vCPU, and gives the extra up again
+    lab.run(tutorial(tmp_path, "third", "true"))
+    assert sum(OFFLINE in command for command in booted[1].commands) == 1
+    lab.close()
+
+
+@pytest.mark.parametrize("run_cpus", [None, 0, 2])
+def test_a_guest_keeps_its_vcpus_unless_fewer_are_asked_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cpus: int | None) -> None:
+    booted: list[FakeGuest] = []
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=run_cpus)
+    lab.start()
+    lab.run(tutorial(tmp_path, "first", "true"))
+
+    assert not any("/sys/devices/system/cpu/" in command for command in booted[0].commands)
+    lab.close()
+
+
+def test_a_guest_that_refuses_to_give_up_a_vcpu_still_runs_the_scenario(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    booted: list[FakeGuest] = []
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=1)
+    lab.start()
+    booted[0].on(OFFLINE, Answer(status=1, output="sh: write error: Device or resource busy"))
+    outcome = lab.run(tutorial(tmp_path, "first", "true"))
+
+    assert outcome.stage != "boot"
+    assert "could not take vCPUs offline (sh: write error" in capsys.readouterr().err
+    lab.close()
+
+
+@pytest.mark.parametrize(("guest_cpus", "booted_with"), [(None, 2), (1, 1), (4, 4)])
+def test_a_guest_boots_with_the_vcpus_it_is_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guest_cpus: int | None,
+        booted_with: int) -> None:
+    booted: list[FakeGuest] = []
+    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, guest_cpus=guest_cpus)
+    lab.start()
+    assert booted[0].cpus == booted_with
+    lab.close()

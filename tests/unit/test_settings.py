@@ -89,3 +89,18 @@ def test_a_relative_xdg_cache_home_is_ignored_as_the_spec_says(tmp_path: Path) -
     assert Settings.from_env(environ).cache == tmp_path / ".cache" / "ebpf-lab"
     environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     assert Settings.from_env(environ).cache == tmp_path / "xdg" / "ebpf-lab"
+
+
+def test_the_vcpus_are_the_labs_choice_unless_told() -> None:
+    settings = Settings.from_env({"LAB_PROJECT_DIR": str(Path(__file__).parents[2])})
+    assert (settings.guest_cpus, settings.run_cpus) == (None, None)
+    told = Settings.from_env({"LAB_PROJECT_DIR": str(Path(__file__).parents[2]),
+                              "LAB_GUEST_CPUS": "4", "LAB_RUN_CPUS": "0"})
+    assert (told.guest_cpus, told.run_cpus) == (4, 0)
+
+
+@pytest.mark.parametrize(("name", "value"), [("LAB_GUEST_CPUS", "0"), ("LAB_GUEST_CPUS", "two"),
+                                             ("LAB_RUN_CPUS", "-1"), ("LAB_GUEST_CPUS", "65")])
+def test_a_bad_vcpu_count_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(LabError, match=f"{name}='{re.escape(value)}': say a number of vCPUs"):
+        Settings.from_env({"LAB_PROJECT_DIR": str(Path(__file__).parents[2]), name: value})
