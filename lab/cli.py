@@ -22,7 +22,7 @@ from lab.cache.rootfs import (
     lock_rootfs,
 )
 from lab.cache.userlands import find_userlands
-from lab.cli_ci import report_against_plan
+from lab.cli_ci import add_ci_commands, report_against_plan
 from lab.cli_docs import add_docs_commands
 from lab.cli_series import add_series_commands
 from lab.doctor import doctor
@@ -149,6 +149,7 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
 
     add_docs_commands(commands, kernel)  # lab docs check|verify|extract|accept
     add_series_commands(commands)  # lab series list|table
+    add_ci_commands(commands)  # lab ci plan
     return parser
 
 

@@ -17,6 +17,7 @@ LAYERS: tuple[set[str], ...] = (
     {"lab.cli"},                                             # the `lab` command
     {"lab.cli_ci", "lab.cli_docs", "lab.cli_series",          # its commands, the pytest plugin
      "lab.matrix", "lab.pytest_plugin"},
+    {"lab.ci"},                                              # the workflow's plan
     {"lab.guestvm"},                                         # driving a booted guest
     {"lab.kernel_choice", "lab.preflight"},                  # a line chosen, its config read
     {"lab.cache", "lab.docs"},                               # what is fetched; documents
