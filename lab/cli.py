@@ -22,6 +22,7 @@ from lab.cache.rootfs import (
     lock_rootfs,
 )
 from lab.cache.userlands import find_userlands
+from lab.cli_ci import add_ci_commands, report_against_plan
 from lab.cli_docs import add_docs_commands
 from lab.cli_series import add_series_commands
 from lab.doctor import doctor
@@ -142,8 +143,11 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
     matrix.set_defaults(handler=_matrix)
 
     report = commands.add_parser("report", help="merge report columns (JSON) into one table")
-    report.add_argument("columns", nargs="+", type=Path, help="lab-report JSON files")
+    report.add_argument("columns", nargs="*", type=Path, help="lab-report JSON files")
     report.add_argument("--out", type=Path, help="where lab-report.md/.json go")
+    report.add_argument("--expect", type=Path, metavar="PLAN.json",
+                        help="every cell of this plan (`lab ci plan`) that no column has is "
+                             "missing; exit 1 unless every cell agrees with its record")
     report.set_defaults(handler=_report)
 
     run = commands.add_parser("run", help="run scenarios on a kernel without pytest")
@@ -155,6 +159,7 @@ def _parser(kernel: KernelArgument) -> argparse.ArgumentParser:
 
     add_docs_commands(commands, kernel)  # lab docs check|verify|extract|accept
     add_series_commands(commands)  # lab series list|table
+    add_ci_commands(commands)  # lab ci plan
     return parser
 
 
@@ -263,8 +268,14 @@ def _matrix(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if len(cells) == expected_cells and all(c.ok for c in cells) else 1
 
 
-def _report(args: argparse.Namespace, settings: Settings) -> None:
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    if args.expect:  # a sharded run's columns: what no job reported is shown missing
+        return report_against_plan(args.columns, args.expect, args.out or settings.output)
+    if not args.columns:
+        raise LabError("lab report: name the columns to merge (COLUMN.json...), or a plan "
+                       "with --expect")
     print(merge_files(args.columns, args.out or settings.output))
+    return 0
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

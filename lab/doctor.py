@@ -93,6 +93,8 @@ REQUIREMENTS = (
               needed_by=ONLY_TESTS),
     _commands("gpgconf", "the unit tests stop their gpg-agent with gpgconf", "gpgconf",
               needed_by=ONLY_TESTS),
+    _commands("git", "the unit tests diff a throwaway repository (lab ci plan --changed-since)",
+              "git", needed_by=ONLY_TESTS),
     _commands("qemu-system-arm", "QEMU for arm64 guests, which virtme-ng drives",
               "qemu-system-aarch64", needed_by=frozenset({ARM64_GUESTS})),
     Requirement("qemu-user-static", "mmdebstrap runs the arm64 guest root's package scripts "

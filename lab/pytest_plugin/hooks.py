@@ -17,6 +17,7 @@ from lab.pytest_plugin.markers import check_unique, register, series_marks
 from lab.pytest_plugin.verdict import CELLS, REPORT_DIR, judge_not_runnable
 from lab.scenario import Scenario, chosen_scenarios, load_scenarios
 from lab.scenario.series import chosen_series
+from lab.scenario.shards import in_shard, parse_shard, skipped
 from lab.settings import Settings
 from lab.verdicts.matrix_report import write_run
 
@@ -39,6 +40,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--series", action="append", default=[], metavar="NAME",
                     help="run only the scenarios of these tutorial series (repeat or "
                          "comma-separate); each series is also a marker, for -m")
+    group.addoption("--shard", default=None, metavar="K/N",
+                    help="run only the tutorials of shard K of N, counted from 1: a "
+                         "tutorial's shard depends on its name alone (lab.scenario.shards)")
+    group.addoption("--skip-scenario", action="append", default=[], metavar="NAME",
+                    help="leave these scenarios out (repeat or comma-separate): the ones "
+                         "another job of the same run judges")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,8 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # here, not in pytest_generate_tests, where any error is a collection traceback
         scenarios = load_scenarios(settings.scenarios_dir, known.keys())
         config.stash[ALL_SCENARIOS] = scenarios
-        config.stash[SCENARIOS] = chosen_series(
-            chosen_scenarios(scenarios, config.getoption("scenario")), config.getoption("series"))
+        config.stash[SCENARIOS] = _selected(config, scenarios)
         register(config, scenarios)  # a marker per series, for -m
         find_userlands(settings.recipe_file).check(scenarios)  # before anything boots
     except LabError as error:
@@ -69,6 +75,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REPORT_DIR] = settings.output
     config.stash[STOPPER] = interrupts.StopOnce()
     config.stash[PREVIOUS_HANDLERS] = interrupts.install(config.stash[STOPPER])
+
+
+def _selected(config: pytest.Config, scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios --scenario, --series, --shard and --skip-scenario leave: each applies."""
+    shard = config.getoption("shard")
+    chosen = chosen_series(chosen_scenarios(scenarios, config.getoption("scenario")),
+                           config.getoption("series"))
+    chosen = in_shard(chosen, parse_shard(shard) if shard is not None else None)
+    return skipped(chosen, config.getoption("skip_scenario"), scenarios)
 
 
 def _kernels(requested: list[str], catalog: dict[str, KernelLine],

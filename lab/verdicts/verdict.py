@@ -12,6 +12,9 @@ on that line is a plain fail that says what was expected and what happened
 instead; a recorded incompatibility that passes is news (an unexpected pass).
 A scenario that declares it cannot run (`not_runnable`) is not run: its cell is
 not runnable, with the declared reason, on every line.
+A cell a merge expected (the workflow's plan) and no column brings is missing:
+the job that owed it failed, was cancelled or did not upload, so nothing is
+known of it, and that is never agreement.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from lab.verdicts.stage import Stage
 
 PASS, FAIL, DRIFT = "pass", "fail", "drift"
 EXPECTED_INCOMPATIBLE, UNEXPECTED_PASS = "expected-incompatible", "unexpected-pass"
-NOT_RUNNABLE, KNOWN_DRIFT = "not-runnable", "known-drift"
+NOT_RUNNABLE, KNOWN_DRIFT, MISSING = "not-runnable", "known-drift", "missing"
 SYMBOLS = {PASS: "✅ pass", FAIL: "❌ fail", EXPECTED_INCOMPATIBLE: "➖ incompatible",
            UNEXPECTED_PASS: "⚠️ unexpected pass", DRIFT: "⚠️ drift",
-           NOT_RUNNABLE: "⛔ not runnable", KNOWN_DRIFT: "📝 known drift"}
+           NOT_RUNNABLE: "⛔ not runnable", KNOWN_DRIFT: "📝 known drift",
+           MISSING: "❓ missing"}
 NOT_RUN = "not runnable: "  # the message of the outcome of a scenario that is not run
 REASON_CHARS = 400
 
@@ -98,6 +102,12 @@ def cell_for(outcome: Outcome, scenario: Recorded, kernel: str) -> Cell:
                 [finding.to_json() for finding in outcome.document],
                 userland=outcome.userland, toolchain=outcome.toolchain,
                 arch=split_target(kernel)[1].name)
+
+
+def missing(kernel: str, tutorial: str, job: str) -> Cell:
+    """The cell of a merge that expected it from `job` and got no column with it."""
+    reason = f"no report from {job}: the job failed, was cancelled or did not upload"
+    return Cell(kernel, tutorial, MISSING, _clip(reason), "", arch=split_target(kernel)[1].name)
 
 
 def not_run(scenario: Recorded) -> Outcome:

@@ -55,7 +55,8 @@ MALFORMED = {
     "reason-a-number": ([GOOD, with_(reason=3)], "cell 1: `reason` must be a string, not 3"),
     "verdict-unknown": ([with_(verdict="great")],
                         "cell 0: `verdict` must be one of pass, fail, expected-incompatible, "
-                        "unexpected-pass, drift, not-runnable, known-drift, not \"great\""),
+                        "unexpected-pass, drift, not-runnable, known-drift, missing, "
+                        "not \"great\""),
     "kernel-a-path": ([with_(kernel="../../x")],
                       "cell 0: `kernel` must be a kernel line name, not \"../../x\""),
     "kernel-unicode-digit": ([with_(kernel="6.\u00b2")], "`kernel` must be a kernel line name"),

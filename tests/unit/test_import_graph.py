@@ -15,8 +15,9 @@ import pytest
 # names of a set are siblings: none imports another.
 LAYERS: tuple[set[str], ...] = (
     {"lab.cli"},                                             # the `lab` command
-    {"lab.cli_docs", "lab.cli_series", "lab.matrix",          # its commands, the pytest plugin
-     "lab.pytest_plugin"},
+    {"lab.cli_ci", "lab.cli_docs", "lab.cli_series",          # its commands, the pytest plugin
+     "lab.matrix", "lab.pytest_plugin"},
+    {"lab.ci"},                                              # the workflow's plan
     {"lab.guestvm"},                                         # driving a booted guest
     {"lab.kernel_choice", "lab.preflight"},                  # a line chosen, its config read
     {"lab.cache", "lab.docs"},                               # what is fetched; documents
