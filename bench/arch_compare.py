@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lab_side
-from measured import BenchError, LabRun
+from measured import BenchError, LabRun, run_script
 
 from lab import interrupts
 from lab.arches import ARM64, target_name
@@ -148,11 +148,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BenchError as error:
-        print(f"arch_compare: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("arch_compare: stopped; no report written", file=sys.stderr)
-        sys.exit(130)
+    run_script(main, "arch_compare")

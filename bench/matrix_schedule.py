@@ -38,7 +38,7 @@ from pathlib import Path
 from arch_compare import write
 from bare_side import bare_tutorials
 from benchmark import SEEDS, machine
-from measured import BenchError
+from measured import BenchError, run_script
 
 from lab import interrupts
 from lab.cache.catalog import load_catalog, load_lock
@@ -62,9 +62,10 @@ SIDES = (*LAB_SIDES, "bare")
 
 def lab_side(side: str, lines: Sequence[str], names: Sequence[str], out: Path,
              cores: int) -> tuple[float, dict[tuple[str, str], str]]:
-    """One `lab matrix` of the side's schedule: its wall time and each cell's verdict."""
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    """One `lab matrix` of the side's schedule: its wall time and each cell's verdict.
+    A side keeps its output directory from one repetition to the next: its last
+    report orders its lines (lab.schedule), as a user's would."""
+    out.mkdir(parents=True, exist_ok=True)
     jobs = str(cores) if side == "before" else "auto"
     command = [sys.executable, "-m", "lab.cli", "matrix", *lines, "--jobs", jobs]
     if names:
@@ -80,8 +81,9 @@ def lab_side(side: str, lines: Sequence[str], names: Sequence[str], out: Path,
     took = time.monotonic() - started
     cells = read_json([out / "lab-report.json"]) if (out / "lab-report.json").exists() else []
     if done.returncode != 0 or not cells:
-        raise BenchError(f"{side}: lab matrix exited {done.returncode} with {len(cells)} "
-                         f"cell(s); see {out / 'matrix.log'}: no time for a run that failed")
+        raise BenchError(f"{side}: lab matrix exited {done.returncode} after {took:.0f} s with "
+                         f"{len(cells)} cell(s); see {out / 'matrix.log'}: no time is given for "
+                         "a run that failed")
     return took, {(c.kernel, c.tutorial): c.verdict for c in cells}
 
 
@@ -181,11 +183,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BenchError as error:
-        print(f"matrix_schedule: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("matrix_schedule: stopped; no report written", file=sys.stderr)
-        sys.exit(130)
+    run_script(main, "matrix_schedule")

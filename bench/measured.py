@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -15,6 +16,19 @@ class BenchError(SystemExit):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"benchmark: {message}")
+
+
+def run_script(main: Callable[[], None], name: str) -> None:
+    """A bench script's entry point: a BenchError or Ctrl-C ends it with one line
+    on stderr (its guests powered off by then) and no report written."""
+    try:
+        main()
+    except BenchError as error:
+        print(f"{name}: {error.code}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{name}: stopped; no report written", file=sys.stderr)
+        sys.exit(130)
 
 
 @dataclass

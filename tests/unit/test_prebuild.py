@@ -34,6 +34,7 @@ from lab.guestvm.prebuild import (
     planned_jobs,
 )
 from lab.guestvm.runner import ScenarioRunner
+from lab.guestvm.session import KernelLab
 from lab.guestvm.untrusted import read_untrusted
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR, Workspace
 from lab.scenario import Incompatibility, Scenario, load_scenarios
@@ -492,12 +493,19 @@ def test_a_seal_is_accepted_only_with_one_matching_digest_per_check_and_the_tar(
 OFFLINE = "/sys/devices/system/cpu/cpu1/online"
 
 
+def started(where: Path, monkeypatch: pytest.MonkeyPatch,
+            **vcpus: int | None) -> tuple[KernelLab, list[FakeGuest]]:
+    """A fake 6.1 session, started, with these LAB_GUEST_CPUS/LAB_RUN_CPUS settings."""
+    booted: list[FakeGuest] = []
+    lab = fake_session(where, monkeypatch, booted, PROJECT, **vcpus)
+    lab.start()
+    return lab, booted
+
+
 def test_the_extra_vcpus_go_offline_after_the_builds_ahead_once_per_guest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    booted: list[FakeGuest] = []
-    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=1)
-    lab.start()
+    lab, booted = started(tmp_path, monkeypatch, run_cpus=1)
     lab.prebuild([tutorial(tmp_path, "fails", "false")])
     lab.run(tutorial(tmp_path, "first", "true"))
     lab.run(tutorial(tmp_path, "second", "true"))
@@ -518,9 +526,7 @@ def test_the_extra_vcpus_go_offline_after_the_builds_ahead_once_per_guest(
 @pytest.mark.parametrize("run_cpus", [None, 0, 2])
 def test_a_guest_keeps_its_vcpus_unless_fewer_are_asked_for(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cpus: int | None) -> None:
-    booted: list[FakeGuest] = []
-    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=run_cpus)
-    lab.start()
+    lab, booted = started(tmp_path, monkeypatch, run_cpus=run_cpus)
     lab.run(tutorial(tmp_path, "first", "true"))
 
     assert not any("/sys/devices/system/cpu/" in command for command in booted[0].commands)
@@ -530,9 +536,7 @@ def test_a_guest_keeps_its_vcpus_unless_fewer_are_asked_for(
 def test_a_guest_that_refuses_to_give_up_a_vcpu_still_runs_the_scenario(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    booted: list[FakeGuest] = []
-    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, run_cpus=1)
-    lab.start()
+    lab, booted = started(tmp_path, monkeypatch, run_cpus=1)
     booted[0].on(OFFLINE, Answer(status=1, output="sh: write error: Device or resource busy"))
     outcome = lab.run(tutorial(tmp_path, "first", "true"))
 
@@ -545,8 +549,6 @@ def test_a_guest_that_refuses_to_give_up_a_vcpu_still_runs_the_scenario(
 def test_a_guest_boots_with_the_vcpus_it_is_given(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guest_cpus: int | None,
         booted_with: int) -> None:
-    booted: list[FakeGuest] = []
-    lab = fake_session(tmp_path, monkeypatch, booted, PROJECT, guest_cpus=guest_cpus)
-    lab.start()
+    lab, booted = started(tmp_path, monkeypatch, guest_cpus=guest_cpus)
     assert booted[0].cpus == booted_with
     lab.close()
