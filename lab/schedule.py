@@ -3,12 +3,12 @@ each guest has, and which line starts first. Pure: the caller counts the cores
 and reads the last run's times.
 
 Guests x vCPUs stay within the cores. Measured on 2 cores under TCG, the five
-seeds on four lines, two lines at once, warm caches (BENCHMARKS.md,
-"Scheduling"): guests of one vCPU took 70-81 s; guests of two vCPUs that took
-one offline once their builds ahead were done, 87-90 s (booting a second vCPU
-alone costs about 4 s a boot when two emulators share two cores); guests that
-kept both, 108 s. A line that runs alone keeps two vCPUs: its builds ahead run
-one per vCPU. LAB_GUEST_CPUS and LAB_RUN_CPUS (vCPUs left online once the builds
+seeds on four lines, two lines at once, warm caches (bench/matrix_schedule.py,
+BENCHMARKS.md "Scheduling"): guests of one vCPU 75.5 s, guests keeping two
+100.8 s (a second vCPU costs about 4 s of every boot when two emulators share
+two cores), two of which one goes offline after the builds ahead 76.2 s (no
+gain over one). A line that runs alone keeps two vCPUs: its builds ahead run one
+per vCPU. LAB_GUEST_CPUS and LAB_RUN_CPUS (vCPUs left online once the builds
 ahead are done) override the choice.
 
 Lines start longest first (by the last run's times), so the longest line is not
