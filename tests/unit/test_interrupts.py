@@ -64,6 +64,8 @@ def test_install_replaces_sigint_sigterm_and_sighup_and_restore_puts_them_back()
 
 @pytest.mark.usefixtures("saved_handlers")
 def test_an_ignored_signal_stays_ignored() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not what the runner got: under nohup
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)   # SIGHUP comes ignored
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     previous = install(StopOnce())
