@@ -126,3 +126,18 @@ def test_the_matrix_says_what_it_chose(tmp_path: Path, monkeypatch: pytest.Monke
 
 def kernel_named(line: str) -> matrix.LockedKernel:
     return matrix.LockedKernel(line, "suite", f"{line}.0-1-amd64", "1", (), ())
+
+
+def test_the_matrix_starts_the_longest_line_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(project=tmp_path, cache=tmp_path / "c", output=tmp_path / "o",
+                        accel="tcg")
+    write_reports(settings.output, [cell("6.1", "minimal", 10), cell("6.12", "minimal", 30)])
+    started = tmp_path / "started"
+    monkeypatch.setattr(matrix, "prepare_every_userland", lambda settings, line: None)
+    monkeypatch.setattr(matrix, "pytest_command", lambda settings, line, scenarios=(): [
+        sys.executable, "-c", f"open({str(started)!r}, 'a').write({line!r} + ' ')"])
+
+    matrix.run_matrix(settings, [kernel_named("6.1"), kernel_named("6.12")], jobs=1)
+
+    assert started.read_text().split() == ["6.12", "6.1"]
