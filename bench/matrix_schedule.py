@@ -50,8 +50,13 @@ from lab.scenario import Scenario, load_scenarios
 from lab.settings import Settings
 from lab.verdicts.matrix_report import read_json
 
-BEGIN = "<!-- BEGIN matrix_schedule.py -->"
-END = "<!-- END matrix_schedule.py -->"
+
+def markers(tutorials: str) -> tuple[str, str]:
+    """The region of one selection of tutorials: the five seeds' and every
+    tutorial's tables live side by side in BENCHMARKS.md."""
+    return (f"<!-- BEGIN matrix_schedule.py: {tutorials} -->",
+            f"<!-- END matrix_schedule.py: {tutorials} -->")
+
 LAB_SIDES: Mapping[str, Mapping[str, str]] = {
     "before": {"LAB_GUEST_CPUS": "2", "LAB_RUN_CPUS": "0"},
     "auto": {},
@@ -104,10 +109,11 @@ def bare_side(settings: Settings, lines: Sequence[str], scenarios: Sequence[Scen
 
 
 def render(times: Mapping[str, list[float]], verdicts: dict[tuple[str, str], str],
-           command: str, context: str, chosen: str) -> str:
+           command: str, context: str, chosen: str, tutorials: str) -> str:
+    begin, end = markers(tutorials)
     base = statistics.median(times["before"]) if times.get("before") else None
     bare = statistics.median(times["bare"]) if times.get("bare") else None
-    out = [BEGIN, "", f"`{command}`, {datetime.date.today().isoformat()}; {context}.", "",
+    out = [begin, "", f"`{command}`, {datetime.date.today().isoformat()}; {context}.", "",
            f"The auto schedule here: {chosen}.", "",
            "| side | median | min-max | runs | against before | against bare |",
            "|---|---|---|---|---|---|"]
@@ -121,7 +127,7 @@ def render(times: Mapping[str, list[float]], verdicts: dict[tuple[str, str], str
     for verdict in verdicts.values():
         counted[verdict] = counted.get(verdict, 0) + 1
     out += ["", f"Every lab side gave the same table: {len(verdicts)} cells ("
-            + ", ".join(f"{n} {v}" for v, n in sorted(counted.items())) + ").", "", END]
+            + ", ".join(f"{n} {v}" for v, n in sorted(counted.items())) + ").", "", end]
     return "\n".join(out) + "\n"
 
 
@@ -176,9 +182,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     context = (f"{len(lines)} lines ({', '.join(lines)}) x "
                f"{'every tutorial' if every else ', '.join(names)}; warm caches; "
                f"{facts['cores']} cores, {facts['cpu']}")
+    selection = "all" if every else ",".join(names)
     generated = render(times, next(iter(tables.values())) if tables else {}, command, context,
-                       chosen.describe())
-    write(args.output or settings.project / "BENCHMARKS.md", generated, BEGIN, END)
+                       chosen.describe(), selection)
+    write(args.output or settings.project / "BENCHMARKS.md", generated, *markers(selection))
     print(generated)
 
 
