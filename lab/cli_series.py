@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lab.arches import DEFAULT_ARCH
+from lab.arches import ARCHES, DEFAULT_ARCH, arch_named
 from lab.cache.catalog import load_catalog
 from lab.errors import LabError
 from lab.scenario import Scenario, load_scenarios
@@ -30,6 +30,9 @@ def add_series_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     table.add_argument("columns", nargs="*", type=Path, metavar="COLUMN.json",
                        help="report columns (default: report/*.json of the output, "
                             "what `lab matrix` wrote last)")
+    table.add_argument("--arch", default=DEFAULT_ARCH.name, choices=list(ARCHES),
+                       help="the architecture whose lines are the columns (default: x86_64); "
+                            "its table has markers of its own: `series-table NAME ARCH`")
     where = table.add_mutually_exclusive_group()
     where.add_argument("--update", type=Path, metavar="FILE",
                        help="rewrite the table between FILE's markers, nothing else")
@@ -69,16 +72,18 @@ def _row(scenario: Scenario, project: Path) -> ChapterRow:
 
 def series_table_command(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.catalog_file)
-    # a chapter's minimum is per architecture: the table is x86_64's
-    lines = sorted((name for name, entry in catalog.items() if entry.arch == DEFAULT_ARCH.name),
+    # a chapter's minimum is per architecture: a table is one architecture's
+    arch = arch_named(args.arch)
+    lines = sorted((name for name, entry in catalog.items() if entry.arch == arch.name),
                    key=line_key)
+    region = args.series if arch == DEFAULT_ARCH else f"{args.series} {arch.name}"
     members = chosen_series(_scenarios(settings), [args.series])
     columns = args.columns or sorted((settings.output / "report").glob("*.json"))
     if not columns:
         raise LabError(f"no report columns in {settings.output / 'report'}: run "
                        f"`lab matrix --series {args.series}` first, or name the columns")
     table = series_table([_row(s, settings.project) for s in members],
-                         merge(read_json(columns)), lines)
+                         merge(read_json(columns)), lines, arch)
     target: Path | None = args.update or args.check
     if target is None:
         print(table, end="")
@@ -88,16 +93,16 @@ def series_table_command(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, UnicodeDecodeError) as error:
         raise LabError(f"{target}: cannot read it: {error}") from error
     if args.check:
-        if drifted(text, args.series, table, str(target)):
-            print(f"{target}: the table of {args.series} (after `{begin_marker(args.series)}`) "
+        if drifted(text, region, table, str(target)):
+            print(f"{target}: the table of {region} (after `{begin_marker(region)}`) "
                   f"differs from the report; rewrite it with `lab series table {args.series} "
-                  f"--update {target}`", file=sys.stderr)
+                  f"--arch {arch.name} --update {target}`", file=sys.stderr)
             return 1
         return 0
     try:
-        target.write_bytes(replaced(text, args.series, table, str(target)).encode("utf-8"))
+        target.write_bytes(replaced(text, region, table, str(target)).encode("utf-8"))
     except OSError as error:
         raise LabError(f"{target}: cannot write it: {error}") from error
-    print(f"{target}: the table of {args.series} rewritten from {len(columns)} report "
+    print(f"{target}: the table of {region} rewritten from {len(columns)} report "
           "column(s)", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from lab.arches import DEFAULT_ARCH, Arch, split_target
 from lab.guest_text import table_cell
 from lab.verdicts.verdict import (
     EXPECTED_INCOMPATIBLE,
@@ -46,7 +47,8 @@ class ChapterRow:
 
 
 def line_key(line: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", line))
+    """A line's version (6.1-arm64: 6.1, its architecture aside), to sort and compare."""
+    return tuple(int(part) for part in re.findall(r"\d+", split_target(line)[0]))
 
 
 def observed_minimum(verdicts: Mapping[str, str], lines: Sequence[str]) -> str | None:
@@ -78,7 +80,8 @@ def observed_cell(row: ChapterRow, verdicts: Mapping[str, str], lines: Sequence[
     if found is None:
         text = NONE if lines[-1] in verdicts else UNKNOWN  # the newest line decides
     else:
-        text = f"≤ {found}" if found == lines[0] else found
+        version = split_target(found)[0]  # the column says the architecture
+        text = f"≤ {version}" if found == lines[0] else version
     return f"{text} {CONTRADICTED}" if contradicted(row, verdicts, lines) else text
 
 
@@ -88,7 +91,8 @@ def chapter_cell(row: ChapterRow) -> str:
         f"`{row.tutorial}` ({row.chapter})"
 
 
-def series_table(rows: Iterable[ChapterRow], cells: Iterable[Cell], lines: Sequence[str]) -> str:
+def series_table(rows: Iterable[ChapterRow], cells: Iterable[Cell], lines: Sequence[str],
+                 arch: Arch = DEFAULT_ARCH) -> str:
     """The Markdown table of these chapters on these kernel lines (oldest first),
     sorted by chapter number, then each cell that is not a pass with its reason
     (one note for the lines where a chapter has the same verdict and reason)."""
@@ -98,7 +102,8 @@ def series_table(rows: Iterable[ChapterRow], cells: Iterable[Cell], lines: Seque
     for cell in cells:
         if cell.tutorial in names and cell.kernel in lines:
             verdicts[cell.tutorial][cell.kernel] = cell
-    out = ["| chapter | " + " | ".join(f"Linux {line}" for line in lines)
+    named = "" if arch == DEFAULT_ARCH else f" ({arch.name})"
+    out = ["| chapter | " + " | ".join(f"Linux {split_target(line)[0]}{named}" for line in lines)
            + " | observed minimum | declared minimum |",
            "|---|" + "---|" * (len(lines) + 2)]
     for row in ordered:

@@ -11,6 +11,7 @@ from fake_lab import use_lab_dirs
 from series_project import make_project, scenario_text
 
 from lab import cli
+from lab.arches import ARM64
 from lab.errors import LabError
 from lab.scenario import ScenarioError, load_scenario
 from lab.scenario.chapter_config import parse_config
@@ -268,3 +269,30 @@ def test_series_list_names_each_series_chapters_in_order(
     assert cli.main(["series", "list"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "s (2): 1-first (renamed), 9-nine", "in no series (1): alone"]
+
+
+def test_an_arm64_table_has_the_arm64_lines_and_says_so() -> None:
+    arm_lines = [f"{line}-arm64" for line in LINES]
+    arm_cells = ([cell("10-ten", line, PASS) for line in arm_lines[2:]]
+                 + [cell("10-ten", line, EXPECTED_INCOMPATIBLE, "x86 only") for line in
+                    arm_lines[:2]]
+                 + [cell("old-name", line, PASS) for line in arm_lines]
+                 + [cell("old-name", "5.10", FAIL, "x86_64's cell, not in this table")])
+    table = series_table(ROWS[:2], arm_cells, arm_lines, ARM64).splitlines()
+
+    assert table[0] == ("| chapter | Linux 5.10 (arm64) | Linux 6.1 (arm64) | Linux 6.12 (arm64) "
+                        "| Linux 7.2 (arm64) | observed minimum | declared minimum |")
+    assert table[2] == ("| `old-name` (2-two) | ✅ pass | ✅ pass | ✅ pass | ✅ pass | ≤ 5.10 "
+                        "| declared |")
+    assert table[3] == ("| `10-ten` | ➖ incompatible | ➖ incompatible | ✅ pass | ✅ pass "
+                        "| 6.12 ⚠️ | declared |"), "6.1-arm64 is 6.1: at the declared minimum"
+    assert "| `10-ten` | 5.10-arm64, 6.1-arm64 | expected-incompatible | `x86 only` |" in table
+
+
+def test_the_arm64_table_has_its_own_markers(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_bytes(README.replace(begin_marker("s"), begin_marker("s arm64")).encode())
+    assert cli.main(["series", "table", "s", "--update", str(readme)]) == 1
+    assert cli.main(["series", "table", "s", "--arch", "arm64", "--update", str(readme)]) == 0
+    assert "| chapter | Linux 5.10 (arm64) |" in readme.read_text()
