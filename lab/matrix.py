@@ -44,7 +44,7 @@ def schedule(settings: Settings, lines: Sequence[str], jobs: int = AUTO,
     try:
         cells = read_json([last]) if last.exists() else []
     except LabError:
-        cells = []  # not a report of ours: no times, catalog order
+        cells = []  # not a report of ours: no times, the lines in the order given
     for cell in cells:
         if not scenarios or cell.tutorial in scenarios:
             seconds[cell.kernel] = seconds.get(cell.kernel, 0.0) + sum(cell.timings.values())

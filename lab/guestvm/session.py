@@ -396,9 +396,10 @@ class KernelLab:
 
     def _narrow(self) -> None:
         """Once the builds ahead are done, take the guest's extra vCPUs offline
-        (LAB_RUN_CPUS): guests that run side by side on few cores each keep one core
-        busy, and an emulated vCPU more slows them (lab.schedule). Once per boot; a
-        guest that refuses keeps its vCPUs (a slower run, not a wrong one)."""
+        (LAB_RUN_CPUS): builds ahead on every vCPU, then the tutorials on the cores a
+        guest has to itself (lab.schedule measured it against one vCPU throughout).
+        Once per boot; a guest that refuses keeps its vCPUs (a slower run, not a
+        wrong one)."""
         vm = self._vm
         keep = self.settings.run_cpus or 0
         if vm is None or not keep or keep >= vm.cpus or self._narrowed is vm:
