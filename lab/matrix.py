@@ -27,7 +27,7 @@ from lab.cache.catalog import LockedKernel
 from lab.errors import LabError
 from lab.guestvm.session import prepare_every_userland
 from lab.schedule import AUTO, Schedule, plan
-from lab.settings import Settings
+from lab.settings import DEFAULT_GUEST_CPUS, Settings
 from lab.verdicts.matrix_report import column_path, merge, read_json, write_reports
 from lab.verdicts.verdict import Cell
 
@@ -48,8 +48,9 @@ def schedule(settings: Settings, lines: Sequence[str], jobs: int = AUTO,
     for cell in cells:
         if not scenarios or cell.tutorial in scenarios:
             seconds[cell.kernel] = seconds.get(cell.kernel, 0.0) + sum(cell.timings.values())
-    return plan(os.cpu_count() or 1, lines, jobs, settings.guest_cpus, seconds,
-                f"{last}" if seconds else "", settings.run_cpus)
+    return plan(os.cpu_count() or 1, lines, alone_cpus=DEFAULT_GUEST_CPUS, jobs=jobs,
+                guest_cpus=settings.guest_cpus, last_seconds=seconds,
+                last_run=f"{last}" if seconds else "", run_cpus=settings.run_cpus)
 
 
 def pytest_command(settings: Settings, line: str, scenarios: Sequence[str] = ()) -> list[str]:

@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 AUTO = 0  # --jobs auto
-ALONE_CPUS = 2  # a guest that has the cores to itself: two builds ahead at once
 
 
 @dataclass(frozen=True)
@@ -47,20 +46,21 @@ def parse_jobs(value: str) -> int:
     return int(text)
 
 
-def plan(cores: int, lines: Sequence[str], jobs: int = AUTO, guest_cpus: int | None = None,
-         last_seconds: Mapping[str, float] | None = None, last_run: str = "",
-         run_cpus: int | None = None) -> Schedule:
-    """The schedule of these lines on `cores` cores. jobs: AUTO or the user's
-    count; guest_cpus, run_cpus: the user's LAB_GUEST_CPUS and LAB_RUN_CPUS (None:
-    the schedule chooses); last_seconds: each line's total time in the last run
-    (last_run says which), if known."""
+def plan(cores: int, lines: Sequence[str], *, alone_cpus: int, jobs: int = AUTO,
+         guest_cpus: int | None = None, last_seconds: Mapping[str, float] | None = None,
+         last_run: str = "", run_cpus: int | None = None) -> Schedule:
+    """The schedule of these lines on `cores` cores. alone_cpus: the vCPUs of a
+    guest that has the cores to itself (lab.settings.DEFAULT_GUEST_CPUS); jobs:
+    AUTO or the user's count; guest_cpus, run_cpus: the user's LAB_GUEST_CPUS and
+    LAB_RUN_CPUS (None: the schedule chooses); last_seconds: each line's total
+    time in the last run (last_run says which), if known."""
     cores = max(1, cores)
     chosen = jobs if jobs != AUTO else max(1, min(len(lines), cores))
     why = [f"{chosen} line(s) at once on {cores} core(s)" + (
         " (one per core, at most one per line)" if jobs == AUTO else " (--jobs)")]
     share = max(1, cores // chosen)
     if guest_cpus is None:
-        guest_cpus = min(ALONE_CPUS, share)
+        guest_cpus = min(alone_cpus, share)
         why.append(f"each guest boots with {guest_cpus} vCPU(s) (guests x vCPUs <= cores)")
     else:
         why.append(f"each guest boots with {guest_cpus} vCPU(s) (LAB_GUEST_CPUS)")

@@ -97,12 +97,12 @@ def parse_share_limit(value: str) -> int:
 MAX_GUEST_CPUS = 64
 
 
-def parse_cpus(name: str, value: str, default: int, least: int = 1) -> int:
+def parse_cpus(name: str, value: str, least: int = 1) -> int | None:
     """LAB_GUEST_CPUS / LAB_RUN_CPUS: a count of vCPUs, least to MAX_GUEST_CPUS
-    (LAB_RUN_CPUS=0: keep them all); empty: default."""
+    (LAB_RUN_CPUS=0: keep them all); empty: None, the lab chooses."""
     text = value.strip()
     if not text:
-        return default
+        return None
     if not text.isdigit() or not least <= int(text) <= MAX_GUEST_CPUS:
         raise LabError(f"{name}={value!r}: say a number of vCPUs from {least} to "
                        f"{MAX_GUEST_CPUS}")
@@ -151,10 +151,8 @@ class Settings:
             guest_append=parse_guest_append(environ.get("LAB_GUEST_APPEND", "")),
             build_cache=parse_switch("LAB_BUILD_CACHE", environ.get("LAB_BUILD_CACHE", "1")),
             share_limit=parse_share_limit(environ.get("LAB_SHARE_LIMIT") or "1G"),
-            guest_cpus=(parse_cpus("LAB_GUEST_CPUS", environ["LAB_GUEST_CPUS"], 0)
-                        if environ.get("LAB_GUEST_CPUS", "").strip() else None),
-            run_cpus=(parse_cpus("LAB_RUN_CPUS", environ["LAB_RUN_CPUS"], 0, least=0)
-                      if environ.get("LAB_RUN_CPUS", "").strip() else None),
+            guest_cpus=parse_cpus("LAB_GUEST_CPUS", environ.get("LAB_GUEST_CPUS", "")),
+            run_cpus=parse_cpus("LAB_RUN_CPUS", environ.get("LAB_RUN_CPUS", ""), least=0),
         )
 
     @property

@@ -3,18 +3,20 @@ guests x vCPUs within the cores while tutorials run, the longest line first."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 import pytest
 
-from lab import matrix
-from lab.schedule import AUTO, parse_jobs, plan
-from lab.settings import Settings
+from lab import matrix, schedule
+from lab.schedule import AUTO, parse_jobs
+from lab.settings import DEFAULT_GUEST_CPUS, Settings
 from lab.verdicts.matrix_report import write_reports
 from lab.verdicts.verdict import PASS, Cell
 
 LINES = ["5.10", "6.1", "6.12", "7.2"]
+plan = functools.partial(schedule.plan, alone_cpus=DEFAULT_GUEST_CPUS)  # as lab matrix plans
 
 
 def test_auto_runs_one_line_per_core_each_guest_on_one_vcpu() -> None:
@@ -34,7 +36,7 @@ def test_auto_runs_one_line_per_core_each_guest_on_one_vcpu() -> None:
 ])
 def test_guests_times_vcpus_stay_within_the_cores(
         cores: int, lines: list[str], jobs: int, expected: tuple[int, int]) -> None:
-    chosen = plan(cores, lines, jobs)
+    chosen = plan(cores, lines, jobs=jobs)
 
     assert (chosen.jobs, chosen.guest_cpus) == expected
     assert chosen.run_cpus == 0
