@@ -227,21 +227,21 @@ def _rootfs_lock(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _prepare(args: argparse.Namespace, settings: Settings) -> None:
-    scenarios = _selected(settings, args.scenarios)
+    scenarios = _selected(settings, args.scenarios, args.kernel.line)
     prepared = prepare(settings, args.kernel, scenarios)
     roots = ", ".join(f"{root.rootfs.name} ({root.toolchain})" for root in prepared.roots.values())
     print(f"kernel {args.kernel.line}: {prepared.kernel.release}, roots {roots}, "
           f"acceleration {prepared.accel.accel} ({prepared.accel.reason})")
 
 
-def _selected(settings: Settings, names: list[str]) -> list[Scenario]:
+def _selected(settings: Settings, names: list[str], target: str) -> list[Scenario]:
     """The scenarios named (default: all), each naming a known userland, in flavor
-    order: the ones sharing a guest run one after the other."""
+    order on this kernel target: the ones sharing a guest run one after the other."""
     scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
                                                 load_catalog(settings.catalog_file).keys()),
                                  names)
     find_userlands(settings.recipe_file).check(scenarios)
-    return in_flavor_order(scenarios)
+    return in_flavor_order(scenarios, target)
 
 
 def _shell(args: argparse.Namespace, settings: Settings) -> int:
@@ -279,7 +279,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    scenarios = _selected(settings, args.scenarios)
+    scenarios = _selected(settings, args.scenarios, args.kernel.line)
     scenarios = chosen_series(scenarios, args.series)
     line = args.kernel.line
     # a scenario that declares it cannot run is judged without a guest: none boots for it

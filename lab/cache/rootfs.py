@@ -109,9 +109,8 @@ class Recipe:
 
     def serves(self, scenario: Scenario) -> bool:
         """Whether the scenario runs on this root (so its guest_packages go into it)."""
-        if scenario.userland is None:
-            return self.default
-        return scenario.userland == self.suite
+        return any(self.default if userland is None else userland == self.suite
+                   for userland in scenario.userlands)
 
 
 def load_recipe(path: Path, *, default: bool = True, arch: str = DEFAULT_ARCH.name) -> Recipe:

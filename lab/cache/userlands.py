@@ -29,9 +29,10 @@ class Userlands:
     default: str
     recipes: dict[str, Path]
 
-    def of(self, scenario: Scenario) -> str:
-        """The userland a scenario runs on (named or not), known or not."""
-        return scenario.userland or self.default
+    def of(self, scenario: Scenario, target: str | None = None) -> str:
+        """The userland a scenario runs on a kernel target (named or not), known or
+        not; target None: the one it names for every line."""
+        return scenario.userland_on(target) or self.default
 
     def recipe(self, userland: str, arch: str = DEFAULT_ARCH.name) -> Recipe:
         """The recipe of a known userland for one architecture, with its lock."""
@@ -53,18 +54,22 @@ class Userlands:
     def check(self, scenarios: Iterable[Scenario]) -> None:
         """Every scenario names a known userland, or a LabError naming each one that
         does not and listing the known ones (before anything is built or booted)."""
-        unknown = [f"{scenario.path}: `userland` {scenario.userland!r}"
-                   for scenario in scenarios
-                   if scenario.userland is not None and scenario.userland not in self.recipes]
+        unknown = [f"{scenario.path}: `userland` {userland!r}"
+                   for scenario in scenarios for userland in scenario.userlands
+                   if userland is not None and userland not in self.recipes]
         if unknown:
             raise LabError(f"{'; '.join(unknown)}: not a guest userland of this lab; the "
                            f"known ones are {self.describe()} (a userland is a recipe "
                            "vm/rootfs-<suite>.toml and its lock)")
 
-    def needed(self, scenarios: Sequence[Scenario]) -> list[str]:
-        """The known userlands these scenarios run on, in order of first use; the
-        default one when there are none (a shell, `lab prepare` of nothing)."""
-        found = dict.fromkeys(self.of(scenario) for scenario in scenarios)
+    def needed(self, scenarios: Sequence[Scenario], target: str | None = None) -> list[str]:
+        """The known userlands these scenarios run on, on a kernel target (None: on
+        any), in order of first use; the default one when there are none (a shell,
+        `lab prepare` of nothing)."""
+        found = dict.fromkeys(
+            (self.of(scenario, target) for scenario in scenarios) if target is not None
+            else (userland or self.default for scenario in scenarios
+                  for userland in scenario.userlands))
         return [userland for userland in found if userland in self.recipes] or [self.default]
 
     def chosen(self, names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:

@@ -37,7 +37,8 @@ DIGITS = 20  # of the sha256 in a key: enough to never collide among a repositor
 
 def roots_key(project: Path, target: str, scenarios: Sequence[Scenario]) -> str:
     """`lab-roots-<target>-<digest>`: kernels and guest roots of one target."""
-    asked = sorted({(s.userland or "", *sorted(s.guest_packages)) for s in scenarios})
+    asked = sorted({(s.userland_on(target) or "", *sorted(s.guest_packages))
+                    for s in scenarios})
     digest = _digest([f"roots {KEY_VERSION} {target}", *map(repr, asked),
                       *_file_lines(project, [*VM_FILES, *ROOT_CODE])])
     return f"lab-roots-{target}-{digest}"

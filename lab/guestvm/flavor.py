@@ -52,6 +52,7 @@ def grouped(items: Sequence[Item],
     return result
 
 
-def in_flavor_order(scenarios: Sequence[Scenario]) -> list[Scenario]:
-    """The scenarios with each flavor's together, flavors in order of first use."""
-    return grouped(scenarios, lambda scenario: (scenario.flavor,))
+def in_flavor_order(scenarios: Sequence[Scenario], target: str) -> list[Scenario]:
+    """The scenarios with each flavor's together (on this kernel target), flavors
+    in order of first use."""
+    return grouped(scenarios, lambda scenario: (scenario.flavor_on(target),))

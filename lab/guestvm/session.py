@@ -115,7 +115,7 @@ def prepare(settings: Settings, kernel: LockedKernel | str,
         raise LabError(describe_missing(kernel.release, missing, VM_OPTIONS)
                        + ": the lab cannot boot it under virtme-ng")
     roots = {userland: prepare_root(settings, userlands, userland, kernel.arch)
-             for userland in userlands.needed(scenarios)}
+             for userland in userlands.needed(scenarios, kernel.line)}
     accel = choose_accel(settings.accel, build.image, settings.cache, kernel.architecture)
     boot = kernel_to_boot(accel.accel, build, settings.cache, kernel.architecture)
     return Prepared(kernel, build, boot, roots, accel, config, userlands)
@@ -259,7 +259,8 @@ class KernelLab:
 
     def _known(self, scenario: Scenario) -> bool:
         assert self.prepared is not None
-        return self.prepared.userlands.of(scenario) in self.prepared.userlands.recipes
+        return (self.prepared.userlands.of(scenario, self.prepared.kernel.line)
+                in self.prepared.userlands.recipes)
 
     def flavor_of(self, scenario: Scenario) -> Flavor:
         """The flavor a scenario's guest is booted with; a LabError for a userland
@@ -267,7 +268,7 @@ class KernelLab:
         assert self.prepared is not None
         userlands = self.prepared.userlands
         userlands.check([scenario])
-        return Flavor(userlands.of(scenario), scenario.kernel_cmdline)
+        return Flavor(userlands.of(scenario, self.prepared.kernel.line), scenario.kernel_cmdline)
 
     def _switch(self, flavor: Flavor) -> bool:
         """Make flavor the one the next guest boots with, powering off a guest of

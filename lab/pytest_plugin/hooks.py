@@ -144,7 +144,8 @@ def _line_and_flavor(item: pytest.Item) -> tuple[Hashable, ...] | None:
     scenario = params.get("lab_scenario")
     if not isinstance(scenario, Scenario):
         return None
-    return params.get("lab_kernel"), scenario.flavor
+    target = params.get("lab_kernel")
+    return target, scenario.flavor_on(target if isinstance(target, str) else None)
 
 
 @pytest.hookimpl(tryfirst=True)

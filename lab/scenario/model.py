@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.arches import split_target
 from lab.errors import LabError
 from lab.names import NAME
 from lab.verdicts.expectation import (
@@ -110,6 +111,10 @@ class Scenario:
     teardown: tuple[Step, ...] = ()
     series: str | None = None  # the tutorial series it belongs to, for selection and reports
     userland: str | None = None  # the guest root's suite (None: the recipe's, vm/rootfs.toml)
+    # another userland on some kernel targets: (`7.2`, every architecture of the
+    # line, or `7.2-arm64`, one; its userland), e.g. the kernel's own suite, whose
+    # compiler its headers build modules with
+    userland_by_line: tuple[tuple[str, str], ...] = ()
     kernel_cmdline: tuple[str, ...] = ()  # booted with these arguments, in a guest of its own
     # the measured reason it cannot run in a VM at all (hardware) or be built offline:
     # every cell is judged not runnable with it, and nothing is booted for it
@@ -118,11 +123,23 @@ class Scenario:
     known_drift: tuple[KnownDrift, ...] = ()
     source: str | None = None  # where the tutorial comes from (a series' chapter: src/<chapter>)
 
+    def userland_on(self, target: str | None) -> str | None:
+        """The userland its guest runs on a kernel target (None: any line): the one
+        named for the target, else for its line, else `userland`."""
+        if target is None or not self.userland_by_line:
+            return self.userland
+        named = dict(self.userland_by_line)
+        return named.get(target, named.get(split_target(target)[0], self.userland))
+
     @property
-    def flavor(self) -> tuple[str | None, tuple[str, ...]]:
-        """What the guest must be booted with for this scenario: scenarios of one
-        flavor share a guest."""
-        return self.userland, self.kernel_cmdline
+    def userlands(self) -> tuple[str | None, ...]:
+        """Every userland it runs on, on some line (None: the default one)."""
+        return tuple(dict.fromkeys([self.userland, *dict(self.userland_by_line).values()]))
+
+    def flavor_on(self, target: str | None) -> tuple[str | None, tuple[str, ...]]:
+        """What the guest must be booted with for this scenario on a kernel target:
+        scenarios of one flavor share a guest."""
+        return self.userland_on(target), self.kernel_cmdline
 
 
 def record_fields(step: Step) -> set[str]:

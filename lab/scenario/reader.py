@@ -142,6 +142,7 @@ def parse_scenario(data: dict[str, Any], path: Path,
                      for i, s in enumerate(tables_of(data, "teardown", where)))
     expectations = enumerate(tables_of(data, "expect", where))
     expect = tuple(_expectation(e, f"{where} expect[{i}]") for i, e in expectations)
+    userland, userland_by_line = _userland(data, where, known_lines)
     scenario = Scenario(
         name=name,
         path=path,
@@ -160,7 +161,8 @@ def parse_scenario(data: dict[str, Any], path: Path,
         setup=setup,
         teardown=teardown,
         series=_series(data, where),
-        userland=_userland(data, where),
+        userland=userland,
+        userland_by_line=userland_by_line,
         kernel_cmdline=_kernel_cmdline(data, where),
         not_runnable=_not_runnable(data, where),
         known_drift=_known_drift(data, where),
@@ -249,9 +251,30 @@ def _series(data: dict[str, Any], where: str) -> str | None:
     return _optional_name(data, "series", NAME, "letters, digits, '.', '_' or '-'", where)
 
 
-def _userland(data: dict[str, Any], where: str) -> str | None:
-    return _optional_name(data, "userland", USERLAND, "a Debian suite's name (bookworm, "
-                          "trixie)", where)
+USERLAND_WHAT = "a Debian suite's name (bookworm, trixie, forky)"
+
+
+def _userland(data: dict[str, Any], where: str, known_lines: Collection[str] | None
+              ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """`userland = "trixie"` on every line, or a table: `default` for the lines it
+    does not name and a userland per kernel line (`"7.2"`, every architecture of the
+    line; `"7.2-arm64"`, one), e.g. a kernel's own suite for building its modules."""
+    value = data.get("userland")
+    if not isinstance(value, dict):
+        return _optional_name(data, "userland", USERLAND, USERLAND_WHAT, where), ()
+    if not value:
+        raise ScenarioError(f"{where}: [userland] names no line; leave it out for the "
+                            "default userland")
+    for key, name in value.items():
+        if not isinstance(name, str) or not USERLAND.fullmatch(name):
+            raise ScenarioError(f"{where}: [userland] `{key}` must be {USERLAND_WHAT}, "
+                                f"not {shown(name)}")
+        if key != "default" and known_lines is not None and key not in known_lines:
+            raise ScenarioError(f"{where}: [userland] `{key}` is neither `default` nor a "
+                                f"kernel line of the catalog (known: "
+                                f"{', '.join(sorted(known_lines))})")
+    return value.get("default"), tuple((key, name) for key, name in value.items()
+                                       if key != "default")
 
 
 def _optional_name(data: dict[str, Any], key: str, pattern: re.Pattern[str], what: str,

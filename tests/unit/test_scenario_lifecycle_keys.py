@@ -107,8 +107,8 @@ def test_series_userland_and_kernel_arguments_decide_the_guest_flavor() -> None:
                       kernel_cmdline=["lsm=landlock,bpf", "nokaslr"])
 
     assert scenario.series == "bpf-developer-tutorial"
-    assert scenario.flavor == ("trixie", ("lsm=landlock,bpf", "nokaslr"))
-    assert parsed().flavor == (None, ())
+    assert scenario.flavor_on(None) == ("trixie", ("lsm=landlock,bpf", "nokaslr"))
+    assert parsed().flavor_on("6.1") == (None, ())
 
 
 @pytest.mark.parametrize("argument", ["lsm=bpf landlock", "a;reboot", "x='1'", "", "$(id)"])

@@ -32,7 +32,8 @@ VM_DIR = PROJECT / "vm"
 RECIPE = 'suite = "{suite}"\npackages = ["bash", "clang"]\n'
 
 
-def scenario(name: str, *packages: str, userland: str | None = None) -> Scenario:
+def scenario(name: str, *packages: str,
+             userland: str | dict[str, str] | None = None) -> Scenario:
     data: dict[str, object] = {
         "summary": f"{name}, declaring {packages}",
         "build": {"commands": []},
@@ -43,7 +44,10 @@ def scenario(name: str, *packages: str, userland: str | None = None) -> Scenario
     }
     if userland is not None:
         data["userland"] = userland
-    return parse_scenario(data, Path(f"/project/scenarios/{name}.toml"))
+    return parse_scenario(data, Path(f"/project/scenarios/{name}.toml"), TARGETS)
+
+
+TARGETS = ("5.10", "6.1", "6.12", "7.2", "6.1-arm64", "7.2-arm64")
 
 
 def vm_dir(tmp_path: Path, **recipes: str) -> Path:
@@ -261,3 +265,48 @@ def test_pytest_refuses_an_unknown_userland_before_anything_boots(
             "lab; the known ones are bookworm (vm/rootfs.toml, the default), trixie "
             "(vm/rootfs-trixie.toml)") in result.stderr.str()
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out" / "runs").exists()
+
+
+def test_a_userland_per_line_names_the_root_of_each_target_and_the_default_elsewhere() -> None:
+    userlands = Userlands("bookworm", {"bookworm": Path("a"), "trixie": Path("b"),
+                                       "forky": Path("c")})
+    module = scenario("module", userland={"default": "trixie", "6.1": "bookworm",
+                                          "7.2": "forky", "7.2-arm64": "trixie"})
+    assert [userlands.of(module, target) for target in
+            ("5.10", "6.1", "6.1-arm64", "6.12", "7.2", "7.2-arm64")] == \
+        ["trixie", "bookworm", "bookworm", "trixie", "forky", "trixie"], \
+        "a line's key covers its every architecture; a target's own key wins"
+    plain = scenario("plain", userland={"7.2": "forky"})
+    assert (userlands.of(plain, "6.12"), userlands.of(plain, "7.2")) == ("bookworm", "forky")
+    assert module.userlands == ("trixie", "bookworm", "forky")
+    assert userlands.needed([plain, module], "7.2") == ["forky"]
+    assert userlands.needed([plain, module], "6.1") == ["bookworm"]
+    assert userlands.needed([plain, module]) == ["bookworm", "forky", "trixie"], \
+        "on any line: every root either runs on"
+    assert userlands.chosen([], [plain]) == ["bookworm", "forky"]
+    assert module.flavor_on("7.2") != module.flavor_on("6.12"), "another root, another guest"
+
+
+def test_a_userland_table_is_checked_before_boot() -> None:
+    userlands = Userlands("bookworm", {"bookworm": Path("a"), "trixie": Path("b")})
+    with pytest.raises(LabError, match=r"`userland` 'forky': not a guest userland"):
+        userlands.check([scenario("a", userland={"7.2": "forky"})])
+    with pytest.raises(LabError, match=r"\[userland\] `7.3` is neither `default` nor a kernel "
+                                       r"line of the catalog \(known: 5.10, 6.1"):
+        scenario("a", userland={"7.3": "forky"})
+    with pytest.raises(LabError, match=r"\[userland\] `7.2` must be a Debian suite's name"):
+        scenario("a", userland={"7.2": "Forky Fox"})
+    with pytest.raises(LabError, match=r"\[userland\] names no line"):
+        scenario("a", userland={})
+
+
+def test_a_scenarios_packages_go_into_every_root_it_runs_on() -> None:
+    bookworm = Recipe("bookworm", "minbase", ("bash",))
+    trixie = Recipe("trixie", "minbase", ("bash",), default=False)
+    forky = Recipe("forky", "minbase", ("bash",), default=False)
+    split = scenario("split", "kmod", userland={"default": "trixie", "7.2": "forky"})
+    assert "kmod" in package_sources(trixie, [split])
+    assert "kmod" in package_sources(forky, [split])
+    assert "kmod" not in package_sources(bookworm, [split])
+    on_default = scenario("on-default", "kmod", userland={"7.2": "forky"})
+    assert "kmod" in package_sources(bookworm, [on_default])
