@@ -120,6 +120,9 @@ class ScenarioRunner:
         run_checks(self.checks(), cell, lambda: self.usable)
         logs = cell.work.keep_logs()
         cell.outcome.logs = {log: logs[log][-LOG_TAIL_CHARS:] for log in ("build", "load")}
+        # what the kernel logged during the cell: a failure's cause is often only
+        # there (a module insmod refused: "kfunc ... is already present in vmlinux")
+        cell.outcome.logs["kernel"] = logs["kmsg"][-LOG_TAIL_CHARS:]
 
     @property
     def usable(self) -> bool:

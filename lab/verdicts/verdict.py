@@ -137,9 +137,11 @@ def matches(recorded: Incompatibility, outcome: Outcome) -> bool:
 
 
 def evidence_text(outcome: Outcome) -> str:
-    """Everything the failure showed: message, expectation problems, the stage's log."""
+    """Everything the failure showed: message, expectation problems, the stage's log
+    and what the kernel logged during the cell."""
     problems = [p for result in outcome.results for p in result.problems]
-    return "\n".join([outcome.message, *problems, outcome.logs.get(outcome.stage, "")])
+    return "\n".join([outcome.message, *problems, outcome.logs.get(outcome.stage, ""),
+                      outcome.logs.get("kernel", "")])
 
 
 def _clip(text: str) -> str:

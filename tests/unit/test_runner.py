@@ -16,9 +16,10 @@ from lab.cache.build_cache import BuildCache
 from lab.errors import GuestError
 from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR
-from lab.scenario import Scenario, load_scenario
+from lab.scenario import Incompatibility, Scenario, load_scenario
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.stage import Stage
+from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, cell_for
 
 SCENARIO = """\
 summary = "a program that traces the workload's writes"
@@ -130,6 +131,23 @@ def test_a_build_command_that_fails_fails_at_build_with_its_log(lab: Lab) -> Non
     assert "unknown type name" in outcome.message
     assert "unknown type name" in outcome.logs["build"]
     assert not lab.ran("loader prog.o")
+
+
+def test_what_the_kernel_logged_during_a_failed_cell_is_part_of_its_evidence(lab: Lab) -> None:
+    def refused(_command: str) -> Answer:
+        lab.guest.log_kernel("kfunc bpf_strstr (id: 70236) is already present in vmlinux.")
+        return Answer(status=1, writes={"out/demo/build.log": "insmod: Invalid parameters\n"})
+    lab.guest.on(r"cc -c prog\.c", refused)
+    outcome = lab.run()
+    recorded = Incompatibility("build", r"kfunc \w+ \(id: \d+\) is already present in vmlinux",
+                               "the chapter's kfunc is the kernel's own since 7.x")
+
+    assert outcome.stage == Stage.BUILD
+    assert "is already present in vmlinux" in outcome.logs["kernel"]
+    assert "is already present" not in outcome.message, "the kernel's words are not the message"
+    scenario = dataclasses.replace(lab.scenario, incompatible={"7.2": recorded})
+    assert cell_for(outcome, scenario, "7.2").verdict == EXPECTED_INCOMPATIBLE, \
+        "a record may name the kernel's own statement of the cause"
 
 
 def test_a_guest_command_failing_before_the_build_fails_the_build(lab: Lab) -> None:
