@@ -5,12 +5,20 @@ project, a seed, or a file of a git mirror at the recorded commit) and checked
 with `lab docs check --coverage --scenario ...`; the table counts, per
 document, the documented output lines and how many got a verdict, by kind.
 
+A document of a mirror is checked against its own sources, the directory
+`sources` names at the same commit: the scenarios it names run on a project of
+their own whose program directories are those sources (an eunomia-bpf example's
+README against the example's bashreadline.bpf.c and .h, not the lab's chapter-5
+program of the same name).
+
     python bench/docs_coverage.py [--corpus bench/docs_corpus.toml] [--work DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +41,27 @@ def materialise(entry: dict[str, str], work: Path, index: int) -> Path:
     return target
 
 
+def own_sources(entry: dict[str, object], work: Path, index: int) -> Path:
+    """A project whose scenarios (those the entry names) have the document's own
+    sources as their program: `git archive` of the mirror's `sources` directory."""
+    project = work / f"{index:02d}-project"
+    (project / "scenarios").mkdir(parents=True)
+    (project / "vm").symlink_to(PROJECT / "vm")
+    mirror = (PROJECT / str(entry["mirror"])).resolve()
+    sources = str(entry["sources"]).strip("/")
+    for name in entry["scenarios"]:  # type: ignore[attr-defined]
+        shutil.copy(PROJECT / "scenarios" / f"{name}.toml", project / "scenarios")
+        program = project / "bpf" / name
+        program.mkdir(parents=True)
+        archive = subprocess.run(["git", "--git-dir", str(mirror), "archive",
+                                  str(entry["commit"]), sources],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(program),
+                        f"--strip-components={sources.count('/') + 1}"],
+                       input=archive, check=True)
+    return project
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,9 +76,12 @@ def main() -> int:
         rows: list[str] = []
         for path, entry in documents:
             scenarios = [word for name in entry["scenarios"] for word in ("--scenario", name)]
+            env = dict(os.environ)
+            if "sources" in entry:
+                env["LAB_PROJECT_DIR"] = str(own_sources(entry, work, len(rows)))
             out = subprocess.run([sys.executable, "-m", "lab.cli", "docs", "check", "--coverage",
                                   str(path), *scenarios], check=False, cwd=PROJECT,
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, env=env)
             table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
             if len(table) < 2:
                 print(out.stdout + out.stderr, file=sys.stderr)
