@@ -5,8 +5,11 @@ a kernel line's tests stay together, and what is not a scenario keeps its place.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from pathlib import Path
 
-from lab.guestvm.flavor import Flavor, grouped
+from lab.guestvm.flavor import Flavor, grouped, in_flavor_order
+from lab.scenario import Scenario
+from lab.scenario.reader import parse_scenario
 
 
 def key(item: str) -> tuple[Hashable, ...] | None:
@@ -41,3 +44,19 @@ def test_a_flavor_says_its_userland_and_its_arguments() -> None:
     assert Flavor("trixie").describe() == "trixie"
     assert Flavor("bookworm", ("lsm=landlock,bpf", "nokaslr")).describe() == \
         "bookworm with lsm=landlock,bpf nokaslr"
+
+
+def test_a_scenario_with_a_userland_of_its_own_on_one_line_is_grouped_per_line() -> None:
+    def scenario(name: str, userland: object = None) -> Scenario:
+        data: dict[str, object] = {
+            "summary": name, "build": {"commands": []},
+            "load": {"command": "x", "ready": "^r$", "capture": "output"},
+            "workload": [{"run": "true", "record": "runs"}],
+            "expect": [{"summary": "s", "for_each": "runs", "lines": ["x"]}]}
+        if userland is not None:
+            data["userland"] = userland
+        return parse_scenario(data, Path(f"/p/scenarios/{name}.toml"), ("6.1", "7.2"))
+    module = scenario("module", {"default": "trixie", "7.2": "forky"})
+    scenarios = [scenario("a", "trixie"), scenario("b"), module, scenario("c", "trixie")]
+    assert [s.name for s in in_flavor_order(scenarios, "6.1")] == ["a", "module", "c", "b"]
+    assert [s.name for s in in_flavor_order(scenarios, "7.2")] == ["a", "c", "b", "module"]

@@ -91,6 +91,21 @@ def test_scenarios_of_one_flavor_share_a_guest_and_another_flavor_boots_its_own(
         tmp_path / "bookworm.img", tmp_path / "trixie.img", tmp_path / "bookworm.img"]
 
 
+def test_a_userland_named_for_a_line_is_the_root_that_lines_guest_boots(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = dataclasses.replace(variant("here", userland="bookworm"),
+                               userland_by_line=(("6.1", "trixie"),))
+    elsewhere = dataclasses.replace(variant("elsewhere", userland="trixie"),
+                                    userland_by_line=(("7.2", "bookworm"),))
+    run = Booting(tmp_path, monkeypatch, [here, elsewhere])
+    with run.lab as lab:
+        outcomes = [lab.run(here), lab.run(elsewhere)]
+
+    assert [spec.rootfs.name for spec in run.specs] == ["rootfs-trixie"], \
+        "on 6.1 both run on trixie: the one named for 6.1, the default of the other"
+    assert [outcome.userland for outcome in outcomes] == ["trixie", "trixie"]
+
+
 def test_the_build_cache_key_is_the_toolchain_of_the_flavors_root(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Booting(tmp_path, monkeypatch)
