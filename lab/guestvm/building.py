@@ -25,6 +25,22 @@ from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR
 from lab.guestvm.workspace import SHARE_DIR
 
 LOG_TAIL_CHARS = 6000
+# A long log keeps its start too: a compiler's first error, usually the cause,
+# can be thousands of characters before the end (43-kfuncs on 6.1: 13 kB of
+# errors that follow from its first).
+LOG_HEAD_CHARS = 2000
+MESSAGE_TAIL_CHARS = 3000
+
+
+def log_excerpt(text: str, head: int = LOG_HEAD_CHARS, tail: int = LOG_TAIL_CHARS) -> str:
+    """The start and the end of a log, whole lines; what lies between is counted,
+    not kept."""
+    if len(text) <= head + tail:
+        return text
+    start = text[:head].rpartition("\n")[0] or text[:head]
+    end = text[-tail:].partition("\n")[2] or text[-tail:]
+    left_out = len(text) - len(start) - len(end)
+    return f"{start}\n[... {left_out} characters left out ...]\n{end}"
 
 
 class Builder:
@@ -73,7 +89,8 @@ class Builder:
         result = self.guest.run(step_command(step, cell.work.guest_log("build")), STEP_TIMEOUT_S)
         if result.status != 0:
             raise StageFailed(f"build command {step.what} exited {result.status}:\n"
-                              + cell.log(self.guest, "build")[-3000:])
+                              + log_excerpt(cell.log(self.guest, "build"), LOG_HEAD_CHARS,
+                                            MESSAGE_TAIL_CHARS))
 
     def _store(self, cell: Cell, key: str, seal: Seal) -> None:
         """The build directory as a tar the guest writes to a name of its own, with
@@ -90,7 +107,7 @@ class Builder:
             return
         why = keep_build(self.builds, self.run_dir / SHARE_DIR, archive, key,
                          {"scenario": scenario.name, "release": self.guest.release,
-                          "build_log": cell.log(self.guest, "build")[-LOG_TAIL_CHARS:]},
+                          "build_log": log_excerpt(cell.log(self.guest, "build"))},
                          seal, sealed.output)
         if why:
             self.guest.run(f"echo {shlex.quote(why)} >> {work.guest_log('build')}", 30)

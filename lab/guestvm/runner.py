@@ -17,7 +17,7 @@ from lab.docs.verify import document_findings
 from lab.errors import GuestError
 from lab.guestvm.boot_setup import set_up_boot
 from lab.guestvm.build_seal import Boot
-from lab.guestvm.building import LOG_TAIL_CHARS, Builder
+from lab.guestvm.building import Builder, log_excerpt
 from lab.guestvm.capture import capture
 from lab.guestvm.cell import Cell, StageFailed
 from lab.guestvm.guest import Guest
@@ -119,10 +119,10 @@ class ScenarioRunner:
                 self.needs_reboot = True
         run_checks(self.checks(), cell, lambda: self.usable)
         logs = cell.work.keep_logs()
-        cell.outcome.logs = {log: logs[log][-LOG_TAIL_CHARS:] for log in ("build", "load")}
+        cell.outcome.logs = {log: log_excerpt(logs[log]) for log in ("build", "load")}
         # what the kernel logged during the cell: a failure's cause is often only
         # there (a module insmod refused: "kfunc ... is already present in vmlinux")
-        cell.outcome.logs["kernel"] = logs["kmsg"][-LOG_TAIL_CHARS:]
+        cell.outcome.logs["kernel"] = log_excerpt(logs["kmsg"])
 
     @property
     def usable(self) -> bool:

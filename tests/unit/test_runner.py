@@ -17,6 +17,7 @@ from lab.errors import GuestError
 from lab.guestvm.runner import ScenarioRunner
 from lab.guestvm.workspace import RO_DIR, SHARE_DIR
 from lab.scenario import Incompatibility, Scenario, load_scenario
+from lab.verdicts.cause import cause_of
 from lab.verdicts.outcome import Outcome
 from lab.verdicts.stage import Stage
 from lab.verdicts.verdict import EXPECTED_INCOMPATIBLE, cell_for
@@ -131,6 +132,22 @@ def test_a_build_command_that_fails_fails_at_build_with_its_log(lab: Lab) -> Non
     assert "unknown type name" in outcome.message
     assert "unknown type name" in outcome.logs["build"]
     assert not lab.ran("loader prog.o")
+
+
+def test_a_long_build_log_keeps_its_first_error_for_the_cause_and_the_records(
+        lab: Lab) -> None:
+    first = "hello.c:8:12: error: expected ';' before 'int'\n"
+    cascade = "".join(f"hello.c:{n}:1: error: declaration for parameter 'x{n}'\n"
+                      for n in range(9, 400))
+    lab.guest.on(r"cc -c prog\.c", Answer(status=1, writes={
+        "out/demo/build.log": "make -C module\n" + first + cascade + "make: *** Error 2\n"}))
+
+    outcome = lab.run()
+
+    assert first in outcome.logs["build"] and first in outcome.message
+    assert outcome.logs["build"].endswith("make: *** Error 2\n"), "and its last words"
+    assert "characters left out ..." in outcome.logs["build"]
+    assert cause_of(outcome).startswith("error: expected ';' before 'int'"), cause_of(outcome)
 
 
 def test_what_the_kernel_logged_during_a_failed_cell_is_part_of_its_evidence(lab: Lab) -> None:
