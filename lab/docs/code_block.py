@@ -7,7 +7,8 @@ the file but not all of it is reported, since a listing that lost its last
 function reads as an excerpt too. A block whose lines differ from the file's
 only in white space (tabs against spaces, indentation) is a note, as is one
 that shows the file's lines in order with some left out (gaps, dropped
-comments, `...` marks): the reader still sees the program. Anything else is
+comments, `...` marks) or with comment lines of its own added (an explanation
+the file does not carry): the reader still sees the program. Anything else is
 drift, shown as a unified diff whose `+` side is numbered as the document's
 lines, found at the first line the block really changes.
 """
@@ -27,6 +28,9 @@ HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 TELLING_LINE = 12  # a shared line this long places a drifted excerpt in its file
 TELLING_RUN = 3    # as do this many shared lines in a row
 ELISION = re.compile(r"^(?://|#|/\*|\*)?\s*(?:\.\.\.|…)")
+# A line that is a comment and nothing else: `// ...`, `/* ... */`, a ` * ` line
+# of a block comment, a shell's or Python's `# ...` (not C's `#include`).
+COMMENT_LINE = re.compile(r"^(?://|/\*|\*/|\*(?:\s|$)|#(?:\s|$))")
 
 
 @dataclass(frozen=True)
@@ -118,26 +122,39 @@ def is_elision(line: str) -> bool:
     return ELISION.match(key(line)) is not None
 
 
+def is_comment_only(line: str) -> bool:
+    return COMMENT_LINE.match(key(line)) is not None
+
+
 def _gapped_excerpt(block: Shown, label: str, file: Sequence[str]) -> Finding | None:
-    """The block's lines, `...` marks and blank lines aside, in order among the
-    file's (white space aside): an excerpt that leaves lines out."""
-    wanted = [key(line) for line in block.lines if key(line) and not is_elision(line)]
+    """The block's lines, `...` marks, blank lines and comment lines of its own
+    aside, in order among the file's (white space aside): an excerpt that leaves
+    lines out, or explains them with comments the file does not have."""
+    file_keys = {key(line) for line in file}
+    added = [line.strip() for line in block.lines
+             if is_comment_only(line) and not is_elision(line) and key(line) not in file_keys]
+    wanted = [key(line) for line in block.lines
+              if key(line) and not is_elision(line) and line.strip() not in added]
     have = [(index, key(line)) for index, line in enumerate(file) if key(line)]
     span = _tightest_subsequence(wanted, have)
     if span is None:
         return None
     matched, (low, high) = span
     left_out = [file[i] for i, k in have if low <= i <= high and i not in matched]
-    if not left_out:  # only blank lines or white space differ
-        return Finding(block.document, block.first, "code-whitespace",
+    comments = (f"{len(added)} comment line(s) of its own added (e.g. `{added[0]}`)"
+                if added else "")
+    if not left_out:  # only blank lines, white space or comments differ
+        return Finding(block.document, block.first, "code-excerpt" if added else "code-whitespace",
                        f"the block at {block.document}:{block.first} equals lines "
-                       f"{low + 1}-{high + 1} of {label} but for white space and blank lines")
+                       f"{low + 1}-{high + 1} of {label} but for "
+                       + (f"{comments}; " if added else "") + "white space and blank lines")
     marked = any(is_elision(line) for line in block.lines)
     how = "marked with `...`" if marked else "without a mark"
     return Finding(block.document, block.first, "code-excerpt",
                    f"the block at {block.document}:{block.first} is an excerpt of {label} "
                    f"lines {low + 1}-{high + 1}: {len(left_out)} of its lines left out {how} "
-                   f"(e.g. `{left_out[0].strip()}`); every line it shows is the file's")
+                   f"(e.g. `{left_out[0].strip()}`)" + (f", {comments}" if added else "")
+                   + "; every line of code it shows is the file's")
 
 
 def _tightest_subsequence(wanted: Sequence[str], have: Sequence[tuple[int, str]]
@@ -173,7 +190,8 @@ def _drift(block: Shown, label: str, file: Sequence[str]) -> Finding:
     added = [line for line in diff if line.startswith("+") and not line.startswith("+++")]
     left_out = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
     gaps = f", {left_out} of its lines left out" if left_out else ""
-    example = f": `{added[0][1:].strip()}`" if added else ""
+    code = [line for line in added if not is_comment_only(line[1:])] or added
+    example = f": `{code[0][1:].strip()}`" if code else ""
     return Finding(block.document, first_changed, "code-drift",
                    f"the block at {where} differs from {what}, white space aside: "
                    f"{len(added)} line(s) the file does not have{gaps}; the first at line "
@@ -269,9 +287,10 @@ def _renumber(line: str, file_offset: int, doc_offset: int) -> str:
 
 
 def _first_changed_line(diff: Sequence[str], default: int) -> int:
-    """The document line of the first line the block adds or changes; a block that
-    only leaves lines out, the first place it does."""
-    line, first_gap = None, None
+    """The document line of the first line of code the block adds or changes; a
+    block that only leaves lines out, the first place it does; one that only
+    adds comments, the first of them."""
+    line, first_gap, first_comment = None, None, None
     for text in diff:
         match = HUNK.match(text)
         if match:
@@ -279,10 +298,15 @@ def _first_changed_line(diff: Sequence[str], default: int) -> int:
             continue
         if line is None or text.startswith(("+++", "---")):
             continue
-        if text.startswith("+"):
+        if text.startswith("+") and is_comment_only(text[1:]):
+            first_comment = line if first_comment is None else first_comment
+        elif text.startswith("+"):
             return line
-        if text.startswith("-"):
+        elif text.startswith("-"):
             first_gap = line if first_gap is None else first_gap
             continue
         line += 1
-    return first_gap if first_gap is not None else default
+    for found in (first_gap, first_comment):
+        if found is not None:
+            return found
+    return default

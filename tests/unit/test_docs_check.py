@@ -169,3 +169,29 @@ def test_a_one_line_block_with_a_comment_in_the_reader_s_language_is_attributed(
     assert [a.label for a in check.attributions if a.code.first == block] == ["demo/demo.bpf.c"]
     assert kinds(check.findings) == [("code-whitespace", block)]
     assert "a comment after the code" in check.findings[0].message
+
+
+def test_comment_lines_a_block_adds_to_the_files_code_are_an_excerpt_note(
+        tmp_path: Path) -> None:
+    lines = PROGRAM.splitlines()
+    explained = [*lines[4:7], "    // the pid is the thread group's", *lines[7:11]]
+    document = DOCUMENT.replace("## Build", "Then:\n\n```c\n" + "\n".join(explained) +
+                                "\n```\n\n## Build")
+    found = [f for f in findings_for(tmp_path, document) if f.kind.startswith("code-")]
+    assert kinds(found) == [("code-excerpt", line_of(document, "```c", 1) + 1)]
+    assert "1 comment line(s) of its own added (e.g. `// the pid is the thread group's`)" \
+        in found[0].message
+    assert found[0].severity == NOTE
+
+
+def test_drift_is_placed_at_its_first_changed_line_of_code_not_an_added_comment(
+        tmp_path: Path) -> None:
+    lines = PROGRAM.splitlines()
+    changed = [*lines[4:7], "    // the pid is the thread group's",
+               lines[7], lines[8].replace("ENTRY", "ENTER"), *lines[9:11]]
+    document = DOCUMENT.replace("## Build", "Then:\n\n```c\n" + "\n".join(changed) +
+                               "\n```\n\n## Build")
+    found = [f for f in findings_for(tmp_path, document) if f.kind == "code-drift"]
+    assert [f.line for f in found] == [line_of(document, '"ENTER pid')]
+    assert found[0].message.endswith('`bpf_printk("ENTER pid = %d, filename = %s\\n", pid, '
+                                     'BPF_CORE_READ(name, name));`')
