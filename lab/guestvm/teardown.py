@@ -43,9 +43,28 @@ def diagnose(guest: Guest, cell: Cell, usable: bool) -> bool:
         guest.run(f"dmesg | tail -n 200 > {work.guest_log('dmesg')}", 30)
         guest.run("grep -H . /sys/kernel/tracing/per_cpu/cpu*/stats "
                   f"> {work.guest_log('trace-stats')}", 30)
+        if cell.loader_pid is not None:
+            _loader_state(guest, cell, cell.loader_pid)
     except GuestError:
         return True
     return False
+
+
+def _loader_state(guest: Guest, cell: Cell, pid: int) -> None:
+    """A loader still there after its cell failed (one that did not stop when told
+    to): where it waits, in the reason's first line, and its kernel stack in
+    loader-state.log. Without it, "did not exit" says nothing of why."""
+    log = cell.work.guest_log("loader-state")
+    state = guest.run(
+        f"cd /proc/{pid} 2>/dev/null && {{ grep -E '^(Name|State):' status; "
+        f"echo \"wchan: $(cat wchan)\"; cat stack; }} > {log} 2>&1 && "
+        "printf '%s, wchan %s\\n' \"$(sed -n 's/^State:[[:space:]]*//p' status)\" "
+        "\"$(cat wchan)\"", 30)
+    if state.status == 0 and state.output.strip():
+        first, _, rest = cell.outcome.message.partition("\n")
+        where = state.output.strip().splitlines()[-1]
+        cell.outcome.message = (f"{first} (the loader, pid {pid}, was still there: {where})"
+                                + (f"\n{rest}" if rest else ""))
 
 
 def undo_setup(guest: Guest, cell: Cell) -> str:

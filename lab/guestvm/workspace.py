@@ -24,7 +24,8 @@ from lab.guestvm.vng_command import GUEST_RO_DIR, GUEST_WORK_DIR, RO_MOUNT_POINT
 from lab.tree_removal import remove_tree
 
 SHARE_DIR, RO_DIR = ".guest-rw", ".guest-ro"
-GUEST_LOGS = ("build", "load", "trace", "drain", "dmesg", "trace-stats", "kmsg")
+GUEST_LOGS = ("build", "load", "trace", "drain", "dmesg", "trace-stats", "kmsg",
+              "loader-state")
 
 
 def share_dirs(run_dir: Path) -> tuple[Path, Path]:

@@ -308,6 +308,25 @@ def test_a_stuck_step_is_interrupted_and_a_shell_that_answers_keeps_the_guest(
     assert (outcome.evidence / "console-tail.log").read_text() == "console tail"  # type: ignore[operator]
 
 
+def test_a_loader_that_does_not_stop_when_told_says_where_it_waits(lab: Lab) -> None:
+    pid = lab.guest.loader_pid
+    lab.guest.on(rf"^if kill -0 {pid} ", Answer(error=GuestError(
+        f"timed out after 120 s waiting for `kill -TERM {pid}` to finish", "console tail")))
+    lab.guest.on(rf"^cd /proc/{pid} ", Answer(writes={"out/demo/loader-state.log": (
+        "Name:\tbpftrace\nState:\tD (disk sleep)\nwchan: uprobe_unregister\n"
+        "[<0>] uprobe_unregister+0x2a/0x60\n")},
+        output="D (disk sleep), wchan uprobe_unregister\n"))
+
+    outcome = lab.run()
+
+    assert outcome.stage == Stage.CAPTURE
+    assert outcome.message.splitlines()[0] == (
+        f"timed out after 120 s waiting for `kill -TERM {pid}` to finish (the loader, pid "
+        f"{pid}, was still there: D (disk sleep), wchan uprobe_unregister)")
+    assert "uprobe_unregister+0x2a" in (
+        outcome.evidence / "loader-state.log").read_text()  # type: ignore[operator]
+
+
 def test_a_stuck_step_whose_shell_does_not_answer_gets_the_next_cell_a_new_guest(
         lab: Lab) -> None:
     lab.guest.on(r"writer", Answer(error=STUCK))
