@@ -292,7 +292,7 @@ def _known_drift(data: dict[str, Any], where: str) -> tuple[KnownDrift, ...]:
     records = []
     for index, table in enumerate(tables_of(data, "known_drift", where)):
         inner = f"{where} known_drift[{index}]"
-        only_keys(table, {"kind", "line", "reason"}, inner)
+        only_keys(table, {"kind", "line", "reason", "varies"}, inner)
         kind, line = table.get("kind"), table.get("line")
         if kind not in kinds:
             raise ScenarioError(f"{inner}: `kind` must be a drift's kind, one of "
@@ -300,7 +300,13 @@ def _known_drift(data: dict[str, Any], where: str) -> tuple[KnownDrift, ...]:
         if isinstance(line, bool) or not isinstance(line, int) or line < 1:
             raise ScenarioError(f"{inner}: `line` must be the finding's line in the document, "
                                 f"a positive integer, not {shown(line)}")
-        records.append(KnownDrift(str(kind), line, text_of(table, "reason", inner)))
+        varies = table.get("varies", False)
+        if not isinstance(varies, bool):
+            raise ScenarioError(f"{inner}: `varies` must be true or false, not {shown(varies)}")
+        if varies and kind != "output-drift":
+            raise ScenarioError(f"{inner}: only an output-drift can vary from run to run (what "
+                                f"the run printed); a {kind} is the document's own")
+        records.append(KnownDrift(str(kind), line, text_of(table, "reason", inner), varies))
     return tuple(records)
 
 

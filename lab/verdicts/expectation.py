@@ -50,6 +50,9 @@ class KnownDrift:
     kind: str
     line: int
     reason: str
+    # an output line whose counterpart depends on the run (the runtime's choice of
+    # thread, measured both ways): a run that matches it is not news
+    varies: bool = False
 
     def covers(self, kind: str, line: int) -> bool:
         return (self.kind, self.line) == (kind, line)

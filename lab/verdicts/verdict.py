@@ -119,9 +119,11 @@ def not_run(scenario: Recorded) -> Outcome:
 
 def _unrecorded(drift: list[Finding], known: tuple[KnownDrift, ...]
                 ) -> tuple[list[Finding], list[KnownDrift]]:
-    """The drift findings no record covers, and the records that cover none."""
+    """The drift findings no record covers, and the records that cover none (but
+    for a drift that varies from run to run)."""
     unknown = [f for f in drift if not any(r.covers(f.kind, f.line) for r in known)]
-    stale = [r for r in known if not any(r.covers(f.kind, f.line) for f in drift)]
+    stale = [r for r in known
+             if not r.varies and not any(r.covers(f.kind, f.line) for f in drift)]
     return unknown, stale
 
 

@@ -83,3 +83,26 @@ def test_known_drift_is_read_from_the_scenario_and_checked() -> None:
                 {"kind": "code-drift", "line": 3, "reason": "r", "lines": ["6.1"]}):
         with pytest.raises(ScenarioError, match="known_drift"):
             parse_scenario({**data, "known_drift": [bad]}, WHERE)
+
+
+def test_an_output_drift_that_varies_from_run_to_run_is_known_either_way() -> None:
+    varies = KnownDrift("output-drift", 120, "which thread runs it is the runtime's choice "
+                        "(measured both ways)", varies=True)
+    assert judged(OUTPUT, known=(varies,)).verdict == KNOWN_DRIFT
+    assert judged(NOTE, known=(varies,)).verdict == PASS, "a run that matches it is not news"
+    fixed = dataclasses.replace(varies, varies=False)
+    assert judged(NOTE, known=(fixed,)).verdict == UNEXPECTED_PASS
+
+
+def test_only_an_output_drift_may_vary_and_varies_is_a_boolean() -> None:
+    data: dict[str, Any] = {
+        "summary": "s", "build": {"commands": ["make"]},
+        "load": {"command": "t", "ready": "^r$", "capture": "output"},
+        "workload": [{"run": "x", "record": "xs"}],
+        "expect": [{"summary": "e", "for_each": "xs", "lines": ["^${pid}$"]}]}
+    record = {"kind": "output-drift", "line": 9, "reason": "measured both ways", "varies": True}
+    assert parse_scenario({**data, "known_drift": [record]}, WHERE).known_drift[0].varies
+    with pytest.raises(ScenarioError, match="only an output-drift can vary"):
+        parse_scenario({**data, "known_drift": [{**record, "kind": "code-drift"}]}, WHERE)
+    with pytest.raises(ScenarioError, match="`varies` must be true or false"):
+        parse_scenario({**data, "known_drift": [{**record, "varies": "yes"}]}, WHERE)
