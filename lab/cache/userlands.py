@@ -66,10 +66,12 @@ class Userlands:
         """The known userlands these scenarios run on, on a kernel target (None: on
         any), in order of first use; the default one when there are none (a shell,
         `lab prepare` of nothing)."""
-        found = dict.fromkeys(
-            (self.of(scenario, target) for scenario in scenarios) if target is not None
-            else (userland or self.default for scenario in scenarios
-                  for userland in scenario.userlands))
+        if target is None:
+            used = [userland or self.default for scenario in scenarios
+                    for userland in scenario.userlands]
+        else:
+            used = [self.of(scenario, target) for scenario in scenarios]
+        found = dict.fromkeys(used)
         return [userland for userland in found if userland in self.recipes] or [self.default]
 
     def chosen(self, names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:
