@@ -240,8 +240,9 @@ def _selected(settings: Settings, names: list[str], target: str) -> list[Scenari
     scenarios = chosen_scenarios(load_scenarios(settings.scenarios_dir,
                                                 load_catalog(settings.catalog_file).keys()),
                                  names)
-    find_userlands(settings.recipe_file).check(scenarios)
-    return in_flavor_order(scenarios, target)
+    userlands = find_userlands(settings.recipe_file)
+    userlands.check(scenarios)
+    return in_flavor_order(scenarios, target, userlands.default)
 
 
 def _shell(args: argparse.Namespace, settings: Settings) -> int:

@@ -52,7 +52,8 @@ def grouped(items: Sequence[Item],
     return result
 
 
-def in_flavor_order(scenarios: Sequence[Scenario], target: str) -> list[Scenario]:
-    """The scenarios with each flavor's together (on this kernel target), flavors
-    in order of first use."""
-    return grouped(scenarios, lambda scenario: (scenario.flavor_on(target),))
+def in_flavor_order(scenarios: Sequence[Scenario], target: str,
+                    default: str) -> list[Scenario]:
+    """The scenarios with each flavor's together (on this kernel target; default:
+    the default userland's name), flavors in order of first use."""
+    return grouped(scenarios, lambda scenario: (scenario.flavor_on(target, default),))

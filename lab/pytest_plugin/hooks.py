@@ -29,6 +29,7 @@ ALL_SCENARIOS = pytest.StashKey[list[Scenario]]()
 SUMMARY = pytest.StashKey[list[str]]()
 PREVIOUS_HANDLERS = pytest.StashKey[dict[int, interrupts.Handler]]()
 STOPPER = pytest.StashKey[interrupts.StopOnce]()
+DEFAULT_USERLAND = pytest.StashKey[str]()  # what a scenario naming none runs on
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[ALL_SCENARIOS] = scenarios
         config.stash[SCENARIOS] = _selected(config, scenarios)
         register(config, scenarios)  # a marker per series, for -m
-        find_userlands(settings.recipe_file).check(scenarios)  # before anything boots
+        userlands = find_userlands(settings.recipe_file)
+        userlands.check(scenarios)  # before anything boots
+        config.stash[DEFAULT_USERLAND] = userlands.default
     except LabError as error:
         raise pytest.UsageError(str(error)) from error
     config.stash[SETTINGS] = settings
@@ -145,7 +148,8 @@ def _line_and_flavor(item: pytest.Item) -> tuple[Hashable, ...] | None:
     if not isinstance(scenario, Scenario):
         return None
     target = params.get("lab_kernel")
-    return target, scenario.flavor_on(target if isinstance(target, str) else None)
+    return target, scenario.flavor_on(target if isinstance(target, str) else None,
+                                      item.config.stash.get(DEFAULT_USERLAND, None))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -136,10 +136,12 @@ class Scenario:
         """Every userland it runs on, on some line (None: the default one)."""
         return tuple(dict.fromkeys([self.userland, *dict(self.userland_by_line).values()]))
 
-    def flavor_on(self, target: str | None) -> tuple[str | None, tuple[str, ...]]:
+    def flavor_on(self, target: str | None, default: str | None = None
+                  ) -> tuple[str | None, tuple[str, ...]]:
         """What the guest must be booted with for this scenario on a kernel target:
-        scenarios of one flavor share a guest."""
-        return self.userland_on(target), self.kernel_cmdline
+        scenarios of one flavor share a guest. default: the name of the userland
+        a scenario that names none runs on (`bookworm` named or not is one root)."""
+        return self.userland_on(target) or default, self.kernel_cmdline
 
 
 def record_fields(step: Step) -> set[str]:

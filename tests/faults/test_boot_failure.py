@@ -22,19 +22,24 @@ import pytest
 from lab_child import LabChild
 
 from lab.arches import split_target
+from lab.cache.userlands import find_userlands
 from lab.pytest_plugin.hooks import KERNELS
 from lab.scenario import load_scenarios
 
 PANIC = "rdinit=/nonexistent root=mtd0"
 # every tutorial of the project, whatever its number: adding one needs no change here
-ALL = load_scenarios(Path(__file__).resolve().parents[2] / "scenarios")
+PROJECT = Path(__file__).resolve().parents[2]
+ALL = load_scenarios(PROJECT / "scenarios")
 SCENARIOS = {s.name for s in ALL}
 # a scenario that declares itself not runnable boots nothing, so its cell is judged before boot
 NOT_RUNNABLE = {s.name for s in ALL if s.not_runnable}
 # a guest per flavor (userland and kernel arguments): each has its own first boot
+DEFAULT_USERLAND = find_userlands(PROJECT / "vm" / "rootfs.toml").default
+
+
 def flavors(line: str) -> set[tuple[str | None, tuple[str, ...]]]:
     """A guest per flavor (userland and kernel arguments) on this line."""
-    return {s.flavor_on(line) for s in ALL if not s.not_runnable}
+    return {s.flavor_on(line, DEFAULT_USERLAND) for s in ALL if not s.not_runnable}
 
 
 QUICK_S = 120.0  # two boot attempts that panic at once (~9 s each under TCG), no timeouts

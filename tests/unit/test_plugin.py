@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lab.cache.userlands import find_userlands
 from lab.pytest_plugin.fixtures import describe_line
 from lab.scenario import load_scenarios
 
@@ -22,7 +23,8 @@ pytest_plugins = ["pytester"]
 PROJECT = Path(__file__).resolve().parents[2]
 # every shipped scenario, in the plugin's order (by file name): a new one is collected too
 SCENARIOS = [s.name for s in load_scenarios(PROJECT / "scenarios")]
-FLAVORS = {s.name: s.flavor_on("6.1") for s in load_scenarios(PROJECT / "scenarios")}
+DEFAULT = find_userlands(PROJECT / "vm" / "rootfs.toml").default
+FLAVORS = {s.name: s.flavor_on("6.1", DEFAULT) for s in load_scenarios(PROJECT / "scenarios")}
 TEST_FILE = """
 def test_x(lab_kernel, lab_scenario):
     raise AssertionError("collection only: this must never run")
