@@ -52,11 +52,12 @@ def diagnose(guest: Guest, cell: Cell, usable: bool) -> bool:
 
 def _loader_state(guest: Guest, cell: Cell, pid: int) -> None:
     """A loader still there after its cell failed (one that did not stop when told
-    to): where it waits, in the reason's first line, and its kernel stack in
-    loader-state.log. Without it, "did not exit" says nothing of why."""
+    to): where it waits, in the reason's first line, and its kernel stack and
+    signal masks (pending, blocked, ignored, caught) in loader-state.log. Without
+    it, "did not exit" says nothing of why."""
     log = cell.work.guest_log("loader-state")
     state = guest.run(
-        f"cd /proc/{pid} 2>/dev/null && {{ grep -E '^(Name|State):' status; "
+        f"cd /proc/{pid} 2>/dev/null && {{ grep -E '^(Name|State|Threads|Sig|ShdPnd)' status; "
         f"echo \"wchan: $(cat wchan)\"; cat stack; }} > {log} 2>&1 && "
         "printf '%s, wchan %s\\n' \"$(sed -n 's/^State:[[:space:]]*//p' status)\" "
         "\"$(cat wchan)\"", 30)
