@@ -46,16 +46,19 @@ def test_a_flavor_says_its_userland_and_its_arguments() -> None:
         "bookworm with lsm=landlock,bpf nokaslr"
 
 
+def scenario(name: str, userland: object = None) -> Scenario:
+    """A scenario of lines 6.1 and 7.2 that names `userland` (a suite or a table)."""
+    data: dict[str, object] = {
+        "summary": name, "build": {"commands": []},
+        "load": {"command": "x", "ready": "^r$", "capture": "output"},
+        "workload": [{"run": "true", "record": "runs"}],
+        "expect": [{"summary": "s", "for_each": "runs", "lines": ["x"]}]}
+    if userland is not None:
+        data["userland"] = userland
+    return parse_scenario(data, Path(f"/p/scenarios/{name}.toml"), ("6.1", "7.2"))
+
+
 def test_a_scenario_with_a_userland_of_its_own_on_one_line_is_grouped_per_line() -> None:
-    def scenario(name: str, userland: object = None) -> Scenario:
-        data: dict[str, object] = {
-            "summary": name, "build": {"commands": []},
-            "load": {"command": "x", "ready": "^r$", "capture": "output"},
-            "workload": [{"run": "true", "record": "runs"}],
-            "expect": [{"summary": "s", "for_each": "runs", "lines": ["x"]}]}
-        if userland is not None:
-            data["userland"] = userland
-        return parse_scenario(data, Path(f"/p/scenarios/{name}.toml"), ("6.1", "7.2"))
     module = scenario("module", {"default": "trixie", "7.2": "forky"})
     scenarios = [scenario("a", "trixie"), scenario("b"), module, scenario("c", "trixie")]
     assert [s.name for s in in_flavor_order(scenarios, "6.1", "bookworm")] == \
@@ -65,15 +68,6 @@ def test_a_scenario_with_a_userland_of_its_own_on_one_line_is_grouped_per_line()
 
 
 def test_naming_the_default_userland_is_the_default_flavor_not_another() -> None:
-    def scenario(name: str, userland: object = None) -> Scenario:
-        data: dict[str, object] = {
-            "summary": name, "build": {"commands": []},
-            "load": {"command": "x", "ready": "^r$", "capture": "output"},
-            "workload": [{"run": "true", "record": "runs"}],
-            "expect": [{"summary": "s", "for_each": "runs", "lines": ["x"]}]}
-        if userland is not None:
-            data["userland"] = userland
-        return parse_scenario(data, Path(f"/p/scenarios/{name}.toml"), ("6.1", "7.2"))
     scenarios = [scenario("plain"), scenario("newer", "trixie"),
                  scenario("module", {"default": "trixie", "6.1": "bookworm"}), scenario("also")]
     assert [s.name for s in in_flavor_order(scenarios, "6.1", "bookworm")] == \
