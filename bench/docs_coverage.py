@@ -49,13 +49,13 @@ def own_sources(entry: dict[str, object], work: Path, index: int) -> Path:
     (project / "vm").symlink_to(PROJECT / "vm")
     mirror = (PROJECT / str(entry["mirror"])).resolve()
     sources = str(entry["sources"]).strip("/")
+    archive = subprocess.run(["git", "--git-dir", str(mirror), "archive",
+                              str(entry["commit"]), sources],
+                             check=True, capture_output=True).stdout
     for name in entry["scenarios"]:  # type: ignore[attr-defined]
         shutil.copy(PROJECT / "scenarios" / f"{name}.toml", project / "scenarios")
         program = project / "bpf" / name
         program.mkdir(parents=True)
-        archive = subprocess.run(["git", "--git-dir", str(mirror), "archive",
-                                  str(entry["commit"]), sources],
-                                 check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(program),
                         f"--strip-components={sources.count('/') + 1}"],
                        input=archive, check=True)
