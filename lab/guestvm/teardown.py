@@ -55,15 +55,15 @@ def _loader_state(guest: Guest, cell: Cell, pid: int) -> None:
     to): where it waits, in the reason's first line, and its kernel stack and
     signal masks (pending, blocked, ignored, caught) in loader-state.log. Without
     it, "did not exit" says nothing of why."""
-    log = cell.work.guest_log("loader-state")
-    state = guest.run(
+    dumped = guest.run(
         f"cd /proc/{pid} 2>/dev/null && {{ grep -E '^(Name|State|Threads|Sig|ShdPnd)' status; "
-        f"echo \"wchan: $(cat wchan)\"; cat stack; }} > {log} 2>&1 && "
-        "printf '%s, wchan %s\\n' \"$(sed -n 's/^State:[[:space:]]*//p' status)\" "
-        "\"$(cat wchan)\"", 30)
-    if state.status == 0 and state.output.strip():
+        f"echo \"wchan: $(cat wchan)\"; cat stack; }} > {cell.work.guest_log('loader-state')} 2>&1",
+        30)
+    fields = dict(line.split(":", 1) for line in cell.log(guest, "loader-state").splitlines()
+                  if line.startswith(("State:", "wchan:")))
+    if dumped.status == 0 and "State" in fields:
         first, _, rest = cell.outcome.message.partition("\n")
-        where = state.output.strip().splitlines()[-1]
+        where = f"{fields['State'].strip()}, wchan {fields.get('wchan', '').strip()}"
         cell.outcome.message = (f"{first} (the loader, pid {pid}, was still there: {where})"
                                 + (f"\n{rest}" if rest else ""))
 
